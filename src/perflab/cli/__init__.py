@@ -1,0 +1,70 @@
+"""The thin command-line layer: parse options, call the engines, print.
+
+Sub-command modules import only typer at module level; anything heavy (numpy, scipy, SQLAlchemy,
+the engines) is imported inside the command functions so ``perflab --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from perflab import __version__
+from perflab.errors import PerflabError
+
+app = typer.Typer(
+    name="perflab",
+    help="Honest performance engineering on Linux: measure → tune → compare → decide → report.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"perflab {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    """perflab measures commands, tunes Linux, audits kernel configs and reports only measured effects."""
+
+
+def _register() -> None:
+    from perflab.cli import bench, crypto, kernel, results, system, tune
+
+    bench.register(app)
+    results.register(app)
+    app.add_typer(system.app, name="system")
+    app.add_typer(tune.app, name="tune")
+    app.add_typer(kernel.app, name="kernel")
+    app.add_typer(crypto.app, name="crypto")
+
+
+def main() -> None:
+    _register()
+    try:
+        app(standalone_mode=False)
+    except PerflabError as error:
+        print(f"perflab: error: {error.message}", file=sys.stderr)
+        sys.exit(error.exit_code)
+    except KeyboardInterrupt:
+        print("perflab: interrupted", file=sys.stderr)
+        sys.exit(130)
+    except typer.Exit as exit_:
+        sys.exit(exit_.exit_code)
+    except typer.Abort:
+        print("perflab: aborted", file=sys.stderr)
+        sys.exit(130)
+    except Exception as error:  # click's usage errors carry their own exit code and message
+        import click
+
+        if isinstance(error, click.ClickException):
+            error.show()
+            sys.exit(error.exit_code)
+        raise

@@ -1,0 +1,7 @@
+"""`perflab kernel` commands (filled in by the kernel work)."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(help="kernel commands.", no_args_is_help=True)
