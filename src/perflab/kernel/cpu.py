@@ -1,0 +1,40 @@
+"""CPU feature flags from /proc/cpuinfo: what the hardware could accelerate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from perflab.errors import PerflabError
+
+PROC_CPUINFO = Path("/proc/cpuinfo")
+
+
+def parse_cpu_flags(text: str) -> set[str]:
+    """Flags common to every CPU listed (x86 ``flags``, arm64 ``Features``)."""
+    common: set[str] | None = None
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip() in ("flags", "Features"):
+            flags = set(value.split())
+            common = flags if common is None else common & flags
+    return common or set()
+
+
+def read_cpu_flags(path: Path = PROC_CPUINFO) -> set[str]:
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise PerflabError(f"{path}: cannot read: {error.strerror or error}") from error
+    return parse_cpu_flags(text)
+
+
+def cpu_model(path: Path = PROC_CPUINFO) -> str | None:
+    try:
+        text = path.read_text()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip() == "model name":
+            return value.strip()
+    return None

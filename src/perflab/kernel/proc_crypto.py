@@ -1,0 +1,115 @@
+"""/proc/crypto: which drivers the kernel registered per algorithm, and which one it would pick.
+
+The kernel's crypto API resolves an algorithm name (``sha256``) to the registered driver with the
+highest priority that is not internal and passed its self-test; knowing that driver is the only way
+to tell whether a machine hashes with SHA-NI or with C code, whatever the config says.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from perflab.errors import PerflabError
+
+PROC_CRYPTO = Path("/proc/crypto")
+
+
+@dataclass
+class CryptoDriver:
+    """One /proc/crypto block."""
+
+    name: str  # the algorithm (``cbc(aes)``)
+    driver: str  # the implementation (``cbc(ecb(aes-fixed-time))``)
+    module: str
+    priority: int
+    type: str
+    selftest: str = "unknown"  # "passed", "unknown" (self-tests compiled out) or "failed"
+    internal: bool = False
+    fields: dict[str, str] = field(default_factory=dict)  # the remaining ``key : value`` lines
+    line: int = 0  # first line of the block, for messages
+
+    @property
+    def usable(self) -> bool:
+        """Whether the API would hand this driver to a caller asking for ``name``."""
+        return not self.internal and self.selftest != "failed"
+
+    def to_dict(self) -> dict[str, object]:
+        return {"name": self.name, "driver": self.driver, "module": self.module, "priority": self.priority,
+                "type": self.type, "selftest": self.selftest, "internal": self.internal}
+
+
+_REQUIRED = ("name", "driver", "module", "priority", "type")
+
+
+def _block(pairs: dict[str, str], label: str, line: int) -> CryptoDriver:
+    missing = [key for key in _REQUIRED if key not in pairs]
+    if missing:
+        raise PerflabError(f"{label}:{line}: crypto entry without {', '.join(missing)}")
+    try:
+        priority = int(pairs["priority"])
+    except ValueError as error:
+        raise PerflabError(f"{label}:{line}: priority {pairs['priority']!r} is not an integer") from error
+    rest = {k: v for k, v in pairs.items() if k not in (*_REQUIRED, "selftest", "internal")}
+    return CryptoDriver(name=pairs["name"], driver=pairs["driver"], module=pairs["module"], priority=priority,
+                        type=pairs["type"], selftest=pairs.get("selftest", "unknown"),
+                        internal=pairs.get("internal", "no") == "yes", fields=rest, line=line)
+
+
+def parse_proc_crypto(text: str, label: str = str(PROC_CRYPTO)) -> list[CryptoDriver]:
+    """Parse the blank-line separated ``key : value`` blocks of /proc/crypto."""
+    drivers: list[CryptoDriver] = []
+    pairs: dict[str, str] = {}
+    start = 0
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.rstrip()
+        if not line:
+            if pairs:
+                drivers.append(_block(pairs, label, start))
+                pairs = {}
+            continue
+        key, sep, value = line.partition(":")
+        if not sep or not key.strip():
+            raise PerflabError(f"{label}:{number}: expected 'key : value', got {line!r}")
+        if not pairs:
+            start = number
+        pairs[key.strip()] = value.strip()
+    if pairs:
+        drivers.append(_block(pairs, label, start))
+    return drivers
+
+
+def read_proc_crypto(path: Path = PROC_CRYPTO) -> list[CryptoDriver]:
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise PerflabError(f"{path}: cannot read: {error.strerror or error}") from error
+    return parse_proc_crypto(text, str(path))
+
+
+def drivers_for(drivers: list[CryptoDriver], algorithm: str) -> list[CryptoDriver]:
+    """All usable drivers registered for ``algorithm``, best (highest priority) first."""
+    found = [d for d in drivers if d.name == algorithm and d.usable]
+    return sorted(found, key=lambda d: d.priority, reverse=True)
+
+
+def active_driver(drivers: list[CryptoDriver], algorithm: str) -> CryptoDriver | None:
+    """The driver the crypto API would choose for ``algorithm`` now (None: not registered yet).
+
+    Template instances such as ``xts(aes)`` appear only after first use, so None does not mean the
+    kernel cannot do it.
+    """
+    found = drivers_for(drivers, algorithm)
+    return found[0] if found else None
+
+
+def active_drivers(drivers: list[CryptoDriver]) -> dict[str, CryptoDriver]:
+    """Algorithm name → chosen driver, for every algorithm in the list."""
+    chosen: dict[str, CryptoDriver] = {}
+    for d in drivers:
+        if not d.usable:
+            continue
+        best = chosen.get(d.name)
+        if best is None or d.priority > best.priority:
+            chosen[d.name] = d
+    return chosen
