@@ -190,9 +190,9 @@ def algorithm_state(group: str, spec: AlgorithmSpec, src: Sources) -> AlgorithmS
     others = [{"driver": d.driver, "priority": d.priority, "module": d.module, "selftest": d.selftest}
               for d in found]
     if not found:
-        return AlgorithmState(group, spec.name, None, None, None, "not registered",
-                              "no driver in /proc/crypto (templates such as xts(aes) appear after first use)",
-                              others)
+        reason = ("template instance: registered on first use, if its template is built" if "(" in spec.name
+                  else "no driver in /proc/crypto: not built, or its module is not loaded")
+        return AlgorithmState(group, spec.name, None, None, None, "not registered", reason, others)
     best = found[0]
     kind, reason = classify_driver(best.driver, spec, src.config)
     return AlgorithmState(group, spec.name, best.driver, best.priority, best.module, kind, reason, others)
