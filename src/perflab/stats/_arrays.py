@@ -1,0 +1,42 @@
+"""Input checking shared by the statistics modules.
+
+Every public function accepts anything array-like; turning it into a clean 1-D float array in one place
+keeps NaN/inf out of the maths, where they would silently poison medians and p-values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import numpy.typing as npt
+
+from perflab.errors import PerflabError
+
+ArrayLike = npt.ArrayLike | Iterable[float]
+Seed = int | np.random.Generator | np.random.SeedSequence | None
+
+
+def as_samples(values: ArrayLike, name: str = "values") -> np.ndarray:
+    """Return ``values`` as a 1-D float64 array; raise a clear error on NaN/inf or non-numbers."""
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise PerflabError(f"statistics: {name} must be numbers ({exc})") from exc
+    arr = arr.ravel()
+    if arr.size and not np.all(np.isfinite(arr)):
+        bad = int(np.flatnonzero(~np.isfinite(arr))[0])
+        raise PerflabError(f"statistics: {name}[{bad}] is {float(arr[bad])}; samples must be finite numbers")
+    return arr
+
+
+def check_confidence(confidence: float) -> float:
+    """Reject confidence levels outside (0, 1), a common slip (95 instead of 0.95)."""
+    if not 0.0 < confidence < 1.0:
+        raise PerflabError(f"statistics: confidence must be between 0 and 1 (got {confidence})")
+    return float(confidence)
+
+
+def rng_from(seed: Seed) -> np.random.Generator:
+    """One seeding convention everywhere: None → fresh entropy, int/SeedSequence/Generator → reproducible."""
+    return np.random.default_rng(seed)
