@@ -1,0 +1,263 @@
+"""The result store: SQLAlchemy Core over any URL, a private SQLite file by default.
+
+SQLite is put in WAL mode with a busy timeout and every write transaction starts with
+``BEGIN IMMEDIATE``, so two perflab processes saving at once queue instead of failing with
+"database is locked". A benchmark is saved in one transaction: all of it or nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, func, insert, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+
+from perflab.errors import PerflabError
+from perflab.store import schema as s
+from perflab.store.model import Benchmark, CommandResult, MetricSpec, Run
+
+_b, _c, _r, _bl = s.benchmarks, s.commands, s.runs, s.baselines
+
+DEFAULT_URL = "sqlite:///.perflab/perflab.db"
+BUSY_TIMEOUT_S = 30.0
+
+_BENCH_COLS = {"id", "created_at", "kind", "status", "message", "environment", "settings", "analysis",
+               "order"}
+_CMD_COLS = {"name", "command", "argv", "parameters", "warmup_runs", "metrics", "memory_note",
+             "shell_spawn_s", "notes"}
+_RUN_COLS = {"sequence", "wall_ns", "user_s", "sys_s", "exit_code", "signal", "timed_out",
+             "peak_rss_bytes", "metrics", "block", "variant"}
+
+
+@dataclass
+class Listing:
+    """One line of ``perflab results``."""
+
+    id: int
+    created_at: str
+    kind: str
+    status: str
+    commands: list[str]
+    runs: int
+    baselines: list[str]
+
+
+def default_url() -> str:
+    return os.environ.get("PERFLAB_DB") or DEFAULT_URL
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _prepare_sqlite_file(database: str) -> None:
+    """Create the parent directory (0700) and the file (0600) before SQLite does, with umask's modes."""
+    path = Path(database)
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.exists():
+        parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(parent, 0o700)
+    if not path.exists():
+        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+        os.close(fd)
+
+
+def _sqlite_engine(url: str, database: str | None) -> Engine:
+    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (pysqlite's own is DEFERRED)
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        if database:  # not for in-memory databases
+            cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+class Store:
+    """Benchmarks, their raw runs and named baselines in one database."""
+
+    def __init__(self, engine: Engine, url: str) -> None:
+        self.engine = engine
+        self.url = url
+
+    @classmethod
+    def open(cls, url: str | None = None) -> Store:
+        """Open (creating on first use) the store at ``url``, ``$PERFLAB_DB`` or ./.perflab/perflab.db."""
+        url = url or default_url()
+        try:
+            parsed = make_url(url)
+        except ArgumentError as error:
+            raise PerflabError(f"invalid database URL {url!r}: {error}") from None
+        try:
+            if parsed.get_backend_name() == "sqlite":
+                database = parsed.database if parsed.database not in (None, "", ":memory:") else None
+                if database:
+                    _prepare_sqlite_file(database)
+                engine = _sqlite_engine(url, database)
+            else:
+                engine = create_engine(url)
+            store = cls(engine, url)
+            store._create_schema()
+        except OSError as error:
+            raise PerflabError(f"cannot create the store {url}: {error.strerror}: {error.filename}") from None
+        except SQLAlchemyError as error:
+            raise PerflabError(f"cannot open the store {url}: {error.__class__.__name__}: {error}") from None
+        return store
+
+    def _create_schema(self) -> None:
+        with self.engine.begin() as conn:
+            s.metadata.create_all(conn)
+            current = conn.execute(select(func.max(s.schema_version.c.version))).scalar()
+            if current is None:
+                conn.execute(insert(s.schema_version).values(version=s.SCHEMA_VERSION, applied_at=_now()))
+            elif current > s.SCHEMA_VERSION:
+                raise PerflabError(
+                    f"store {self.url} has schema version {current}, newer than this perflab "
+                    f"understands ({s.SCHEMA_VERSION}); upgrade perflab"
+                )
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writing -------------------------------------------------------------------------------------
+
+    def save(self, benchmark: Benchmark) -> int:
+        """Persist a benchmark with all its runs in one transaction; sets and returns its id."""
+        data = dataclasses.asdict(benchmark)
+        bench_row = {k: data[k] for k in _BENCH_COLS - {"id"}}
+        bench_row["extra"] = {k: v for k, v in data.items() if k not in _BENCH_COLS | {"commands"}}
+        try:
+            with self.engine.begin() as conn:
+                bench_id = conn.execute(insert(_b).values(**bench_row)).inserted_primary_key[0]
+                for position, cmd in enumerate(data["commands"]):
+                    row = {k: cmd[k] for k in _CMD_COLS}
+                    row["extra"] = {k: v for k, v in cmd.items() if k not in _CMD_COLS | {"runs"}}
+                    cmd_id = conn.execute(
+                        insert(_c).values(benchmark_id=bench_id, position=position, **row)
+                    ).inserted_primary_key[0]
+                    run_rows = []
+                    for run in cmd["runs"]:
+                        r = {k: run[k] for k in _RUN_COLS}
+                        r["extra"] = {k: v for k, v in run.items() if k not in _RUN_COLS}
+                        r["command_id"] = cmd_id
+                        run_rows.append(r)
+                    if run_rows:
+                        conn.execute(insert(_r), run_rows)
+        except OperationalError as error:
+            raise PerflabError(f"could not save to {self.url}: {error.orig}") from None
+        benchmark.id = int(bench_id)
+        return benchmark.id
+
+    def set_baseline(self, name: str, benchmark_id: int) -> None:
+        """Point baseline ``name`` at a stored benchmark (replacing an older one of that name)."""
+        if not name or name.isdigit():
+            raise PerflabError(f"baseline name {name!r} must be non-empty and not a plain number")
+        with self.engine.begin() as conn:
+            if conn.execute(select(_b.c.id).where(_b.c.id == benchmark_id)).first() is None:
+                raise PerflabError(f"no benchmark with id {benchmark_id} in {self.url}")
+            conn.execute(_bl.delete().where(_bl.c.name == name))
+            conn.execute(insert(_bl).values(name=name, benchmark_id=benchmark_id, updated_at=_now()))
+
+    # -- reading -------------------------------------------------------------------------------------
+
+    def get(self, benchmark_id: int) -> Benchmark:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(_b).where(_b.c.id == benchmark_id)).mappings().first()
+            if row is None:
+                raise PerflabError(f"no benchmark with id {benchmark_id} in {self.url} (see perflab results)")
+            cmd_rows = conn.execute(
+                select(_c).where(_c.c.benchmark_id == benchmark_id).order_by(_c.c.position)
+            ).mappings().all()
+            commands = []
+            for c in cmd_rows:
+                run_rows = conn.execute(
+                    select(_r).where(_r.c.command_id == c["id"]).order_by(_r.c.sequence, _r.c.id)
+                ).mappings().all()
+                runs = [Run(**_known(Run, {**(r["extra"] or {}), **{k: r[k] for k in _RUN_COLS}}))
+                        for r in run_rows]
+                fields = _known(CommandResult, {**(c["extra"] or {}), **{k: c[k] for k in _CMD_COLS}})
+                fields["metrics"] = [MetricSpec(**m) for m in fields.get("metrics", [])]
+                commands.append(CommandResult(runs=runs, **fields))
+        fields = _known(Benchmark, {**(row["extra"] or {}), **{k: row[k] for k in _BENCH_COLS}})
+        return Benchmark(commands=commands, **fields)
+
+    def list(self, limit: int = 50) -> list[Listing]:
+        """Newest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(_b.c.id, _b.c.created_at, _b.c.kind, _b.c.status)
+                .order_by(_b.c.id.desc())
+                .limit(limit)
+            ).all()
+            ids = [r.id for r in rows]
+            names: dict[int, list[str]] = {i: [] for i in ids}
+            counts: dict[int, int] = dict.fromkeys(ids, 0)
+            bases: dict[int, list[str]] = {i: [] for i in ids}
+            if ids:
+                for r in conn.execute(
+                    select(_c.c.benchmark_id, _c.c.name, func.count(_r.c.id))
+                    .select_from(_c.outerjoin(_r, _r.c.command_id == _c.c.id))
+                    .where(_c.c.benchmark_id.in_(ids))
+                    .group_by(_c.c.id)
+                    .order_by(_c.c.benchmark_id, _c.c.position)
+                ):
+                    names[r[0]].append(r[1])
+                    counts[r[0]] += r[2]
+                for r in conn.execute(select(_bl).where(_bl.c.benchmark_id.in_(ids))):
+                    bases[r.benchmark_id].append(r.name)
+        return [Listing(r.id, r.created_at, r.kind, r.status, names[r.id], counts[r.id], sorted(bases[r.id]))
+                for r in rows]
+
+    def baselines(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            return {r.name: r.benchmark_id for r in conn.execute(select(_bl))}
+
+    def baseline(self, name: str) -> Benchmark:
+        with self.engine.connect() as conn:
+            bench_id = conn.execute(select(_bl.c.benchmark_id).where(_bl.c.name == name)).scalar()
+        if bench_id is None:
+            known = ", ".join(sorted(self.baselines())) or "none saved yet"
+            raise PerflabError(f"no baseline named {name!r} in {self.url} (known: {known})")
+        return self.get(bench_id)
+
+    def resolve(self, ref: str | int) -> Benchmark:
+        """An id, a baseline name, or a JSON file (perflab's own or hyperfine's), in that order."""
+        if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+            return self.get(int(ref))
+        path = Path(ref)
+        if ref.endswith(".json") or path.is_file():
+            from perflab.store.jsonio import load_result_file
+
+            return load_result_file(path)
+        with self.engine.connect() as conn:
+            found = conn.execute(select(_bl.c.name).where(_bl.c.name == ref)).first()
+        if found is not None:
+            return self.baseline(ref)
+        raise PerflabError(f"{ref!r} is neither a benchmark id, a baseline name nor a JSON file")
+
+
+def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    """Keep the keys the dataclass knows: extras written by a newer perflab are ignored, not fatal."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    return {k: v for k, v in data.items() if k in names}
