@@ -1,7 +1,208 @@
-"""`perflab system` commands (filled in by the system work)."""
+"""`perflab system` commands: audit, apply, verify, rollback, status, profiles."""
 
 from __future__ import annotations
 
+import json
+import sys
+from typing import Any
+
 import typer
 
-app = typer.Typer(help="system commands.", no_args_is_help=True)
+app = typer.Typer(
+    help="Audit, apply, verify and roll back Linux tunings (crash-safe journal).", no_args_is_help=True
+)
+
+_PROFILE_FILE = typer.Option(None, "--profile-file", help="Load the profile from this TOML file.")
+_JSON = typer.Option(False, "--json", help="Machine-readable output.")
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=200)
+    return console
+
+
+def _table(title: str, columns: list[str]) -> Any:
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    return table
+
+
+def _load(profile: str | None, profile_file: str | None) -> Any:
+    from perflab.system.profiles import load_profile
+
+    return load_profile(profile, profile_file=profile_file)
+
+
+def _dump(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+@app.command()
+def audit(
+    profile: str = typer.Option(None, "--profile", help="Compare with what this profile wants."),
+    profile_file: str = _PROFILE_FILE,
+    as_json: bool = _JSON,
+) -> None:
+    """Every knob: current value, wanted value, whether it can be changed here and why not."""
+    from perflab.system.audit import audit as run_audit
+
+    loaded = _load(profile, profile_file) if (profile or profile_file) else None
+    report = run_audit(loaded)
+    if as_json:
+        _dump(report.to_dict())
+        return
+    console = _console()
+    facts = _table("Machine", ["probe", "value", "how we know"])
+    for probe in report.probes.items:
+        facts.add_row(probe.name, probe.value, probe.detail)
+    console.print(facts)
+    title = f"Knobs (profile {report.profile})" if report.profile else "Knobs"
+    columns = ["knob", "current"] + (["wanted", "ok"] if loaded else []) + ["changeable here", "why not"]
+    table = _table(title, columns)
+    for row in report.rows:
+        cells = [row.knob, row.current if row.current is not None else "-"]
+        if loaded:
+            cells += [row.wanted or "", {True: "yes", False: "NO", None: ""}[row.ok]]
+        cells += ["yes" if row.changeable else "no", row.reason]
+        table.add_row(*cells)
+    console.print(table)
+
+
+@app.command()
+def apply(
+    profile: str = typer.Argument(None, help="Profile name (see `perflab system profiles`)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change; write nothing."),
+    profile_file: str = _PROFILE_FILE,
+    keep_partial: bool = typer.Option(
+        False, "--keep-partial", help="Do not undo earlier knobs on a failure."
+    ),
+    as_json: bool = _JSON,
+) -> None:
+    """Apply a profile: journal each original first, read every write back, undo on failure."""
+    from perflab.system.apply import apply_settings
+
+    loaded = _load(profile, profile_file)
+    report = apply_settings(
+        loaded.settings, dry_run=dry_run, label=f"profile {loaded.name}", keep_partial=keep_partial
+    )
+    if as_json:
+        _dump(report.to_dict())
+    else:
+        table = _table(
+            f"apply {loaded.name}" + (" (dry run)" if dry_run else ""),
+            ["knob", "before", "wanted", "after", "status", "reason"],
+        )
+        for r in report.results:
+            table.add_row(r.knob, r.before or "-", r.wanted, r.after or "-", r.status, r.reason)
+        console = _console()
+        console.print(table)
+        counts = {
+            s: sum(1 for r in report.results if r.status == s) for s in {r.status for r in report.results}
+        }
+        console.print(", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+        if report.rolled_back:
+            console.print("a knob failed: everything this apply changed was put back")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def verify(
+    profile: str = typer.Argument(None, help="Profile to check; without one, the changes in the journal."),
+    profile_file: str = _PROFILE_FILE,
+    as_json: bool = _JSON,
+) -> None:
+    """Per knob, expected against actual: shows drift. Exit 1 when any knob drifted."""
+    from perflab.system.audit import verify as run_verify
+
+    if profile or profile_file:
+        loaded = _load(profile, profile_file)
+        settings, title = loaded.settings, f"verify {loaded.name}"
+    else:
+        from perflab.system.apply import status
+
+        settings = {e.knob: e.wanted for e in status() if not e.stale_boot}
+        title = "verify journal"
+    rows = run_verify(settings)
+    if as_json:
+        _dump([row.__dict__ for row in rows])
+    else:
+        table = _table(title, ["knob", "expected", "actual", "status", "reason"])
+        for row in rows:
+            table.add_row(row.knob, row.expected, row.actual or "-", row.status, row.reason)
+        console = _console()
+        console.print(table)
+        if not rows:
+            console.print("nothing to verify: perflab has no changes in force")
+    if any(row.status == "drift" for row in rows):
+        raise typer.Exit(1)
+
+
+@app.command()
+def rollback(as_json: bool = _JSON) -> None:
+    """Restore every original value from the journal (also after a crash or SIGKILL mid-apply)."""
+    from perflab.system.apply import rollback as run_rollback
+
+    report = run_rollback()
+    if as_json:
+        _dump(report.to_dict())
+    else:
+        console = _console()
+        if report.results:
+            table = _table("rollback", ["knob", "original", "before rollback", "now", "status", "reason"])
+            for r in report.results:
+                table.add_row(r.knob, r.original, r.before or "-", r.after or "-", r.status, r.reason)
+            console.print(table)
+        if report.message:
+            console.print(report.message)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def status(as_json: bool = _JSON) -> None:
+    """What perflab changed that has not been rolled back, and whether it is still in force."""
+    import time
+
+    from perflab.system.apply import status as run_status
+
+    entries = run_status()
+    if as_json:
+        _dump([e.__dict__ for e in entries])
+        return
+    console = _console()
+    if not entries:
+        console.print("perflab has changed nothing (the journal is empty)")
+        return
+    table = _table("perflab changes", ["knob", "original", "set to", "current", "in force", "by", "when"])
+    for e in entries:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.time))
+        in_force = "yes" if e.in_force else ("no (rebooted)" if e.stale_boot else "no (changed since)")
+        table.add_row(e.knob, e.original, e.wanted, e.current or "-", in_force, e.label, when)
+    console.print(table)
+
+
+@app.command()
+def profiles(as_json: bool = _JSON) -> None:
+    """List the profiles visible from here (local ones shadow shipped ones)."""
+    from perflab.system.profiles import list_profiles, load_profile
+
+    found = list_profiles()
+    if as_json:
+        _dump({name: str(path) for name, path in found.items()})
+        return
+    table = _table("profiles", ["name", "file", "description"])
+    for name, path in found.items():
+        try:
+            description = load_profile(str(path)).description
+        except Exception as error:  # a broken local profile must not hide the others
+            description = f"(invalid: {error})"
+        table.add_row(name, str(path), description)
+    _console().print(table)

@@ -35,8 +35,13 @@ _SYSCALLS = {
     "x86_64": {"set_mempolicy": 238, "get_mempolicy": 239},
     "aarch64": {"set_mempolicy": 237, "get_mempolicy": 236},
 }
-_SCHED_NAMES = {"fifo": os.SCHED_FIFO, "rr": os.SCHED_RR, "other": os.SCHED_OTHER,
-                "batch": os.SCHED_BATCH, "idle": os.SCHED_IDLE}
+_SCHED_NAMES = {
+    "fifo": os.SCHED_FIFO,
+    "rr": os.SCHED_RR,
+    "other": os.SCHED_OTHER,
+    "batch": os.SCHED_BATCH,
+    "idle": os.SCHED_IDLE,
+}
 _SCHED_BY_NUMBER = {v: k for k, v in _SCHED_NAMES.items()}
 _SYS = Path("/sys/devices/system")
 
@@ -127,8 +132,9 @@ def set_mempolicy(mode: int, nodes: Sequence[int]) -> None:
     libc = _libc()
     if nodes:
         mask, maxnode = _nodemask(nodes)
-        ret = libc.syscall(_syscall_number("set_mempolicy"), mode, ctypes.byref(mask),
-                           ctypes.c_ulong(maxnode))
+        ret = libc.syscall(
+            _syscall_number("set_mempolicy"), mode, ctypes.byref(mask), ctypes.c_ulong(maxnode)
+        )
     else:
         ret = libc.syscall(_syscall_number("set_mempolicy"), mode, None, ctypes.c_ulong(0))
     if ret != 0:
@@ -141,8 +147,14 @@ def get_mempolicy() -> tuple[int, set[int]]:
     libc = _libc()
     mode = ctypes.c_int(0)
     mask, maxnode = _nodemask([1023])
-    ret = libc.syscall(_syscall_number("get_mempolicy"), ctypes.byref(mode), ctypes.byref(mask),
-                       ctypes.c_ulong(maxnode), None, ctypes.c_ulong(0))
+    ret = libc.syscall(
+        _syscall_number("get_mempolicy"),
+        ctypes.byref(mode),
+        ctypes.byref(mask),
+        ctypes.c_ulong(maxnode),
+        None,
+        ctypes.c_ulong(0),
+    )
     if ret != 0:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err))
@@ -189,8 +201,10 @@ class ProcessTuning:
             cpus = parse_id_list(pin, "CPU")
             unknown = set(cpus) - online_cpus()
             if unknown:
-                raise PerflabError(f"--pin {pin}: CPU {format_id_list(unknown)} is not online "
-                                   f"(online: {format_id_list(online_cpus())})")
+                raise PerflabError(
+                    f"--pin {pin}: CPU {format_id_list(unknown)} is not online "
+                    f"(online: {format_id_list(online_cpus())})"
+                )
         nice_value: int | None = None
         if nice is not None:
             try:
@@ -203,21 +217,37 @@ class ProcessTuning:
         if sched is not None:
             sched_value = _parse_sched(sched)
         if membind is not None and interleave is not None:
-            raise PerflabError("--membind and --interleave are mutually exclusive "
-                               "(one mempolicy per process)")
+            raise PerflabError(
+                "--membind and --interleave are mutually exclusive (one mempolicy per process)"
+            )
         if membind is not None:
             nodes_bind = _parse_nodes(membind, "--membind")
         if interleave is not None:
             nodes_inter = _parse_nodes(interleave, "--interleave")
         if thp is not None and thp != "never":
-            raise PerflabError(f"--thp {thp!r}: only 'never' can be set per process "
-                               "(prctl PR_SET_THP_DISABLE)")
-        return cls(pin=cpus, nice=nice_value, sched=sched_value, membind=nodes_bind,
-                   interleave=nodes_inter, thp=thp, no_aslr=bool(no_aslr))
+            raise PerflabError(
+                f"--thp {thp!r}: only 'never' can be set per process (prctl PR_SET_THP_DISABLE)"
+            )
+        return cls(
+            pin=cpus,
+            nice=nice_value,
+            sched=sched_value,
+            membind=nodes_bind,
+            interleave=nodes_inter,
+            thp=thp,
+            no_aslr=bool(no_aslr),
+        )
 
     def is_empty(self) -> bool:
-        return (self.pin is None and self.nice is None and self.sched is None and self.membind is None
-                and self.interleave is None and self.thp is None and not self.no_aslr)
+        return (
+            self.pin is None
+            and self.nice is None
+            and self.sched is None
+            and self.membind is None
+            and self.interleave is None
+            and self.thp is None
+            and not self.no_aslr
+        )
 
     def describe(self) -> dict[str, str]:
         """The requested settings in option syntax, for the result's environment."""
@@ -248,18 +278,30 @@ class ProcessTuning:
             except OSError as e:
                 raise ProcessTuningError(f"pin to CPUs {format_id_list(self.pin)}: {_os_reason(e)}") from None
         if self.membind is not None or self.interleave is not None:
-            mode, nodes, name = ((MPOL_BIND, self.membind, "membind") if self.membind is not None
-                                 else (MPOL_INTERLEAVE, self.interleave, "interleave"))
+            mode, nodes, name = (
+                (MPOL_BIND, self.membind, "membind")
+                if self.membind is not None
+                else (MPOL_INTERLEAVE, self.interleave, "interleave")
+            )
             assert nodes is not None
             try:
                 set_mempolicy(mode, nodes)
             except OSError as e:
-                raise ProcessTuningError(f"{name} nodes {format_id_list(nodes)}: set_mempolicy failed: "
-                                         f"{_os_reason(e)}") from None
+                raise ProcessTuningError(
+                    f"{name} nodes {format_id_list(nodes)}: set_mempolicy failed: {_os_reason(e)}"
+                ) from None
         if self.thp == "never":
             libc = _libc()
-            if libc.prctl(PR_SET_THP_DISABLE, ctypes.c_ulong(1), ctypes.c_ulong(0), ctypes.c_ulong(0),
-                          ctypes.c_ulong(0)) != 0:
+            if (
+                libc.prctl(
+                    PR_SET_THP_DISABLE,
+                    ctypes.c_ulong(1),
+                    ctypes.c_ulong(0),
+                    ctypes.c_ulong(0),
+                    ctypes.c_ulong(0),
+                )
+                != 0
+            ):
                 e = OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
                 raise ProcessTuningError(f"thp never: prctl(PR_SET_THP_DISABLE) failed: {_os_reason(e)}")
         if self.no_aslr:
@@ -274,8 +316,9 @@ class ProcessTuning:
             try:
                 os.sched_setscheduler(0, _SCHED_NAMES[name], os.sched_param(prio))
             except OSError as e:
-                raise ProcessTuningError(f"sched {name}:{prio}: sched_setscheduler failed: "
-                                         f"{_os_reason(e)}") from None
+                raise ProcessTuningError(
+                    f"sched {name}:{prio}: sched_setscheduler failed: {_os_reason(e)}"
+                ) from None
         if self.nice is not None:
             try:
                 os.setpriority(os.PRIO_PROCESS, 0, self.nice)
@@ -319,8 +362,9 @@ class ProcessTuning:
         refuses (no permission for SCHED_FIFO, a CPU outside the cpuset) fails before any measurement."""
         if self.is_empty():
             return
-        proc = self.popen(["sleep", "5"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.DEVNULL)
+        proc = self.popen(
+            ["sleep", "5"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         try:
             result = self.verify(proc.pid)
         finally:
@@ -328,8 +372,12 @@ class ProcessTuning:
             proc.wait()
         failed = {k: v for k, v in result.items() if not v["applied"]}
         if failed:
-            raise ProcessTuningError("per-process tuning did not take: " + "; ".join(
-                f"{k}: wanted {v['requested']}, observed {v['observed']}" for k, v in failed.items()))
+            raise ProcessTuningError(
+                "per-process tuning did not take: "
+                + "; ".join(
+                    f"{k}: wanted {v['requested']}, observed {v['observed']}" for k, v in failed.items()
+                )
+            )
 
     # -- reading back -----------------------------------------------------------------------------
 
@@ -349,8 +397,13 @@ class ProcessTuning:
             with contextlib.suppress(OSError):
                 observed = format_id_list(os.sched_getaffinity(pid))
             want = format_id_list(self.pin)
-            put("pin", want, observed, observed == want,
-                "sched_getaffinity, /proc/PID/status Cpus_allowed_list")
+            put(
+                "pin",
+                want,
+                observed,
+                observed == want,
+                "sched_getaffinity, /proc/PID/status Cpus_allowed_list",
+            )
         if self.nice is not None:
             try:
                 nice: str | None = str(os.getpriority(os.PRIO_PROCESS, pid))
@@ -372,8 +425,13 @@ class ProcessTuning:
             assert nodes is not None
             want = f"{kind}:{format_id_list(nodes)}"
             observed_p = _task_mempolicy(pid)
-            put("membind" if kind == "bind" else "interleave", want, observed_p, observed_p == want,
-                "/proc/PID/numa_maps (task policy)")
+            put(
+                "membind" if kind == "bind" else "interleave",
+                want,
+                observed_p,
+                observed_p == want,
+                "/proc/PID/numa_maps (task policy)",
+            )
         if self.thp is not None:
             thp = status.get("THP_enabled")
             observed_t = None if thp is None else ("never" if thp == "0" else "system default")
@@ -384,8 +442,13 @@ class ProcessTuning:
             except (OSError, ValueError):
                 persona = None
             observed_a = None if persona is None else f"0x{persona:08x}"
-            put("no_aslr", "ADDR_NO_RANDOMIZE", observed_a,
-                persona is not None and bool(persona & ADDR_NO_RANDOMIZE), "/proc/PID/personality")
+            put(
+                "no_aslr",
+                "ADDR_NO_RANDOMIZE",
+                observed_a,
+                persona is not None and bool(persona & ADDR_NO_RANDOMIZE),
+                "/proc/PID/personality",
+            )
         return out
 
     def ensure_applied(self, pid: int) -> dict[str, dict[str, Any]]:
@@ -393,8 +456,12 @@ class ProcessTuning:
         result = self.verify(pid)
         failed = {k: v for k, v in result.items() if not v["applied"]}
         if failed:
-            raise ProcessTuningError("per-process tuning did not take: " + "; ".join(
-                f"{k}: wanted {v['requested']}, observed {v['observed']}" for k, v in failed.items()))
+            raise ProcessTuningError(
+                "per-process tuning did not take: "
+                + "; ".join(
+                    f"{k}: wanted {v['requested']}, observed {v['observed']}" for k, v in failed.items()
+                )
+            )
         return result
 
 
@@ -402,8 +469,9 @@ def _parse_sched(text: str) -> tuple[str, int]:
     name, _, prio_s = text.partition(":")
     name = name.strip().lower()
     if name not in _SCHED_NAMES:
-        raise PerflabError(f"--sched {text!r}: policy must be one of {', '.join(_SCHED_NAMES)} "
-                           "(e.g. fifo:10)")
+        raise PerflabError(
+            f"--sched {text!r}: policy must be one of {', '.join(_SCHED_NAMES)} (e.g. fifo:10)"
+        )
     policy = _SCHED_NAMES[name]
     lo, hi = os.sched_get_priority_min(policy), os.sched_get_priority_max(policy)
     if not prio_s:
@@ -424,8 +492,10 @@ def _parse_nodes(text: str, option: str) -> tuple[int, ...]:
     known = memory_nodes()
     unknown = set(nodes) - known
     if unknown:
-        raise PerflabError(f"{option} {text}: NUMA node {format_id_list(unknown)} does not exist or has no "
-                           f"memory (nodes with memory: {format_id_list(known) or 'none'})")
+        raise PerflabError(
+            f"{option} {text}: NUMA node {format_id_list(unknown)} does not exist or has no "
+            f"memory (nodes with memory: {format_id_list(known) or 'none'})"
+        )
     return nodes
 
 
