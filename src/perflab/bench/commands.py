@@ -1,0 +1,209 @@
+"""From what the user typed to concrete commands: word splitting, parameters, names, metrics, env.
+
+Commands are argv lists run without a shell; a command string is split like a shell splits words
+(``shlex``) but no shell features apply. ``--shell`` wraps the string as ``sh -c STRING`` instead.
+Parameters (``--parameter-list``/``--parameter-scan``) expand cartesian-wise, ``{NAME}`` substituted in
+the command, its name and its hooks.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from perflab.errors import PerflabError
+from perflab.store.model import MetricSpec
+
+SHELL = "sh"
+MAX_COMBINATIONS = 1000
+_UNIT_RE = re.compile(r"^[^()\[\]{}\\*+?^$|]*$")  # a unit: no regex syntax in it
+
+
+@dataclass
+class Command:
+    """One concrete command to measure (after parameter substitution)."""
+
+    name: str
+    command: str  # display form, as the user wrote it
+    argv: list[str]
+    parameters: dict[str, str] = field(default_factory=dict)
+    prepare: list[str] | None = None  # argv run before each run (not timed)
+    setup: list[str] | None = None  # argv run once before the first run
+    cleanup: list[str] | None = None  # argv run once after the last run
+
+    @classmethod
+    def from_argv(cls, argv: Sequence[str], name: str | None = None) -> Command:
+        """A command given as argv (``perflab bench -- CMD ARG...`` or a library caller)."""
+        text = shlex.join(argv)
+        return cls(name=name or text, command=text, argv=list(argv))
+
+
+def split_command(text: str, *, shell: bool, what: str = "command") -> list[str]:
+    """argv for a command string: ``sh -c TEXT`` with --shell, else shell-like word splitting."""
+    if shell:
+        return [SHELL, "-c", text]
+    try:
+        argv = shlex.split(text)
+    except ValueError as error:
+        raise PerflabError(f"{what} {text!r}: {error} (quote it properly or use --shell)") from None
+    if not argv:
+        raise PerflabError(f"{what} is empty")
+    return argv
+
+
+def _substitute(text: str, params: dict[str, str]) -> str:
+    for key, value in params.items():
+        text = text.replace("{" + key + "}", value)
+    return text
+
+
+def parse_parameter_list(name: str, values: str) -> tuple[str, list[str]]:
+    items = [v for v in values.split(",")]
+    if not name or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise PerflabError(f"--parameter-list {name!r}: the name must be an identifier (letters, digits, _)")
+    if not values or any(v == "" for v in items):
+        raise PerflabError(f"--parameter-list {name} {values!r}: empty value in the comma-separated list")
+    return name, items
+
+
+def parse_parameter_scan(name: str, lo: str, hi: str, step: str | None) -> tuple[str, list[str]]:
+    """Values LO, LO+D, … ≤ HI with exact decimal arithmetic (0.1 steps do not drift)."""
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise PerflabError(f"--parameter-scan {name!r}: the name must be an identifier")
+    try:
+        start, stop, inc = Decimal(lo), Decimal(hi), Decimal(step if step is not None else "1")
+    except InvalidOperation:
+        raise PerflabError(f"--parameter-scan {name} {lo} {hi} --step {step}: not numbers") from None
+    if inc <= 0:
+        raise PerflabError(f"--step {step}: must be positive")
+    if stop < start:
+        raise PerflabError(f"--parameter-scan {name} {lo} {hi}: HI is below LO")
+    count = int((stop - start) / inc) + 1
+    if count > MAX_COMBINATIONS:
+        raise PerflabError(f"--parameter-scan {name} {lo} {hi}: {count} values (limit {MAX_COMBINATIONS})")
+    values = []
+    for i in range(count):
+        v = start + inc * i
+        values.append(str(v.normalize()) if v != v.to_integral_value() else str(int(v)))
+    return name, values
+
+
+def expand(
+    templates: Sequence[str],
+    *,
+    names: Sequence[str] = (),
+    shell: bool = False,
+    parameters: Sequence[tuple[str, list[str]]] = (),
+    prepare: Sequence[str] = (),
+    setup: Sequence[str] = (),
+    cleanup: Sequence[str] = (),
+) -> list[Command]:
+    """Every (template × parameter combination) as a Command, in a stable order."""
+    if not templates:
+        raise PerflabError("no command given (perflab bench 'CMD' … or perflab bench -- CMD ARG…)")
+    if names and len(names) != len(templates):
+        raise PerflabError(f"{len(names)} --name given for {len(templates)} commands (give one per command)")
+    seen: set[str] = set()
+    for key, _ in parameters:
+        if key in seen:
+            raise PerflabError(f"parameter {key!r} given twice")
+        seen.add(key)
+
+    def per_command(option: str, values: Sequence[str]) -> list[str | None]:
+        if not values:
+            return [None] * len(templates)
+        if len(values) == 1:
+            return [values[0]] * len(templates)
+        if len(values) == len(templates):
+            return list(values)
+        raise PerflabError(f"{len(values)} {option} given for {len(templates)} commands "
+                           "(give one for all, or one per command)")
+
+    hooks = {opt: per_command(f"--{opt}", vals) for opt, vals in
+             (("prepare", prepare), ("setup", setup), ("cleanup", cleanup))}
+    keys = [k for k, _ in parameters]
+    combos = list(itertools.product(*(v for _, v in parameters))) or [()]
+    if len(combos) * len(templates) > MAX_COMBINATIONS:
+        raise PerflabError(f"{len(combos) * len(templates)} commands after parameter expansion "
+                           f"(limit {MAX_COMBINATIONS})")
+    for template in templates:
+        used = set(re.findall(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", template))
+        unused = [k for k in keys if k not in used]
+        if unused and len(templates) == 1:
+            raise PerflabError(f"parameter {unused[0]!r} is not used in the command "
+                               f"({{{unused[0]}}} missing)")
+
+    commands: list[Command] = []
+    for i, template in enumerate(templates):
+        for combo in combos:
+            params = dict(zip(keys, combo, strict=True))
+            text = _substitute(template, params)
+            argv = split_command(text, shell=shell)
+            name = _substitute(names[i], params) if names else text
+            hook_argv = {}
+            for opt, values in hooks.items():
+                raw = values[i]
+                hook_argv[opt] = (split_command(_substitute(raw, params), shell=shell, what=f"--{opt}")
+                                  if raw is not None else None)
+            commands.append(Command(name=name, command=text, argv=argv, parameters=params, **hook_argv))
+    names_seen: dict[str, int] = {}
+    for c in commands:
+        names_seen[c.name] = names_seen.get(c.name, 0) + 1
+    for c in commands:  # identical names would make the result table ambiguous
+        if names_seen[c.name] > 1 and c.parameters:
+            c.name = c.name + " (" + ", ".join(f"{k}={v}" for k, v in c.parameters.items()) + ")"
+    return commands
+
+
+def parse_metric(text: str) -> MetricSpec:
+    """``NAME=REGEX[:UNIT[:higher|lower]]``. A trailing ``:higher``/``:lower`` and a ``:UNIT`` without regex
+    syntax are peeled off the right; the rest is the regex, so colons inside the regex are fine."""
+    name, eq, rest = text.partition("=")
+    name = name.strip()
+    if not eq or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*", name) or not rest:
+        raise PerflabError(f"--metric {text!r}: expected NAME=REGEX[:UNIT[:higher|lower]], "
+                           "e.g. 'ops=([0-9.]+) ops/s:ops/s:higher'")
+    higher = True
+    unit = ""
+    head, sep, last = rest.rpartition(":")
+    if sep and last in ("higher", "lower"):
+        higher = last == "higher"
+        rest = head
+        head, sep, last = rest.rpartition(":")
+        if sep and _UNIT_RE.match(last):
+            unit, rest = last, head
+    elif sep and last and _UNIT_RE.match(last) and head:
+        unit, rest = last, head
+    try:
+        re.compile(rest)
+    except re.error as error:
+        raise PerflabError(f"--metric {name}: bad regular expression {rest!r}: {error}") from None
+    return MetricSpec(name=name, regex=rest, unit=unit, higher_is_better=higher)
+
+
+def extract_metric(spec: MetricSpec, output: str) -> float | None:
+    """The number in the first match (first capture group, else the whole match); None when absent."""
+    match = re.search(spec.regex, output, re.MULTILINE)
+    if match is None:
+        return None
+    text = match.group(1) if match.re.groups else match.group(0)
+    if text is None:
+        return None
+    try:
+        return float(text.replace(",", "").replace("_", "").strip())
+    except ValueError:
+        return None
+
+
+def parse_env(items: Sequence[str]) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for item in items:
+        key, eq, value = item.partition("=")
+        if not eq or not key or "\0" in item:
+            raise PerflabError(f"--env {item!r}: expected KEY=VALUE")
+        env[key] = value
+    return env
