@@ -320,9 +320,9 @@ def rollback() -> RollbackReport:
 
     Entries from an earlier boot are not written: the kernel reset runtime values at reboot; the report
     says which knobs still differ from the journal's originals (e.g. set again by sysctl.conf)."""
+    _check_root("rolling back system tunings")
     if not journal.journal_path().exists():
         return RollbackReport(message="nothing to roll back: the journal is empty")
-    _check_root("rolling back system tunings")
     with journal.locked():
         intents = journal.pending()
         current_boot = journal.boot_id()

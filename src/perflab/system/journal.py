@@ -29,15 +29,19 @@ from perflab.errors import PerflabError
 
 JOURNAL_NAME = "tuning-journal.jsonl"
 LOCK_NAME = "tuning.lock"
+LOCK_TIMEOUT = 5.0  # seconds an apply waits for another one to finish before giving up
 
 
 def state_dir() -> Path:
     """The private state directory (``$PERFLAB_STATE_DIR`` or ~/.local/state/perflab), created 0700."""
     raw = os.environ.get("PERFLAB_STATE_DIR")
     path = Path(raw) if raw else Path.home() / ".local" / "state" / "perflab"
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if path.stat().st_mode & 0o077:
-        path.chmod(0o700)
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o700)
+    except OSError as error:
+        raise PerflabError(f"state directory {path}: {error.strerror}") from None
     return path
 
 
@@ -175,12 +179,12 @@ def new_txn(label: str) -> str:
 
 
 @contextlib.contextmanager
-def locked(timeout: float = 5.0) -> Iterator[None]:
+def locked(timeout: float | None = None) -> Iterator[None]:
     """Exclusive lock so two applies or rollbacks never interleave their writes."""
     path = state_dir() / LOCK_NAME
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + (LOCK_TIMEOUT if timeout is None else timeout)
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

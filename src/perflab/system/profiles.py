@@ -70,8 +70,11 @@ def _locate(name: str, dirs: list[Path], relative_to: Path | None) -> Path:
     local = [relative_to] if relative_to is not None else []
     for directory in local + dirs:
         path = directory / f"{name}.toml"
-        if path.is_file():
-            return path
+        try:
+            if path.is_file():
+                return path
+        except PermissionError:  # an unreadable search dir (another user's state dir) is skipped
+            continue
     shown = ", ".join(str(d) for d in dirs)
     raise PerflabError(f"no profile {name!r} (looked in {shown}); `perflab system audit` lists knobs")
 
