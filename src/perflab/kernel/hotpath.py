@@ -133,6 +133,10 @@ def parse_groups(text: str, path: str) -> Group:
         if match:
             reason = message[: match.start()].strip()
             raise PerflabError(f"{path}:{match.group(1)}: {reason} (column {match.group(2)})") from error
+        if "(at end of document)" in message:
+            reason = message.replace("(at end of document)", "").strip()
+            last = max(len(text.splitlines()), 1)
+            raise PerflabError(f"{path}:{last}: {reason} (at the end of the file)") from error
         raise PerflabError(f"{path}: {message}") from error
     where = _Locator(text)
     for key, value in data.items():

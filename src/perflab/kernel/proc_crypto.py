@@ -42,14 +42,15 @@ class CryptoDriver:
 _REQUIRED = ("name", "driver", "module", "priority", "type")
 
 
-def _block(pairs: dict[str, str], label: str, line: int) -> CryptoDriver:
+def _block(pairs: dict[str, str], label: str, line: int, lines: dict[str, int]) -> CryptoDriver:
     missing = [key for key in _REQUIRED if key not in pairs]
     if missing:
         raise PerflabError(f"{label}:{line}: crypto entry without {', '.join(missing)}")
     try:
         priority = int(pairs["priority"])
     except ValueError as error:
-        raise PerflabError(f"{label}:{line}: priority {pairs['priority']!r} is not an integer") from error
+        where = lines.get("priority", line)
+        raise PerflabError(f"{label}:{where}: priority {pairs['priority']!r} is not an integer") from error
     rest = {k: v for k, v in pairs.items() if k not in (*_REQUIRED, "selftest", "internal")}
     return CryptoDriver(name=pairs["name"], driver=pairs["driver"], module=pairs["module"], priority=priority,
                         type=pairs["type"], selftest=pairs.get("selftest", "unknown"),
@@ -60,13 +61,14 @@ def parse_proc_crypto(text: str, label: str = str(PROC_CRYPTO)) -> list[CryptoDr
     """Parse the blank-line separated ``key : value`` blocks of /proc/crypto."""
     drivers: list[CryptoDriver] = []
     pairs: dict[str, str] = {}
+    lines: dict[str, int] = {}
     start = 0
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.rstrip()
         if not line:
             if pairs:
-                drivers.append(_block(pairs, label, start))
-                pairs = {}
+                drivers.append(_block(pairs, label, start, lines))
+                pairs, lines = {}, {}
             continue
         key, sep, value = line.partition(":")
         if not sep or not key.strip():
@@ -74,8 +76,9 @@ def parse_proc_crypto(text: str, label: str = str(PROC_CRYPTO)) -> list[CryptoDr
         if not pairs:
             start = number
         pairs[key.strip()] = value.strip()
+        lines[key.strip()] = number
     if pairs:
-        drivers.append(_block(pairs, label, start))
+        drivers.append(_block(pairs, label, start, lines))
     return drivers
 
 
