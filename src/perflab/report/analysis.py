@@ -1,0 +1,280 @@
+"""From raw runs to what a reader needs: summaries with uncertainty, verdicts, warnings.
+
+The output is a plain JSON-friendly dict (NaN becomes ``None`` with a note saying why), stored with the
+benchmark so ``perflab show`` prints exactly what ``perflab bench`` printed, and re-computable from the
+raw runs at any time with other settings.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from perflab.report.warnings import command_warnings, environment_warnings
+from perflab.stats.compare import Comparison, compare_many
+from perflab.stats.summary import Summary, summarize
+from perflab.store.model import Benchmark, CommandResult, Run
+
+WALL = "wall"
+
+
+def _num(x: float) -> float | None:
+    return None if x is None or not math.isfinite(x) else float(x)
+
+
+def summary_to_dict(s: Summary) -> dict[str, Any]:
+    """A stats Summary as JSON (NaN → None; the notes say why)."""
+    return {
+        "n": s.n,
+        "mean": _num(s.mean),
+        "stddev": _num(s.stddev),
+        "median": _num(s.median),
+        "mad": _num(s.mad),
+        "min": _num(s.min),
+        "max": _num(s.max),
+        "p50": _num(s.p50),
+        "p90": _num(s.p90),
+        "p99": _num(s.p99),
+        "cv": _num(s.cv),
+        "median_ci": [_num(s.median_ci[0]), _num(s.median_ci[1])],
+        "mean_ci": [_num(s.mean_ci[0]), _num(s.mean_ci[1])],
+        "confidence": s.confidence,
+        "outliers": {
+            "modified_z": list(s.outliers.modified_z),
+            "tukey_mild": list(s.outliers.tukey_mild),
+            "tukey_severe": list(s.outliers.tukey_severe),
+            "count": s.outliers.count,
+        },
+        "notes": list(s.notes),
+    }
+
+
+def comparison_to_dict(c: Comparison) -> dict[str, Any]:
+    return {
+        "ratio": _num(c.ratio),
+        "ratio_ci": [_num(c.ratio_ci[0]), _num(c.ratio_ci[1])],
+        "p_value": _num(c.p_value),
+        "p_adjusted": _num(c.p_adjusted),
+        "verdict": c.verdict,
+        "reason": c.reason,
+        "n_baseline": c.n_baseline,
+        "n_candidate": c.n_candidate,
+        "higher_is_better": c.higher_is_better,
+        "alpha": c.alpha,
+        "noise": c.noise,
+        "confidence": c.confidence,
+    }
+
+
+def valid_runs(command: CommandResult) -> list[Run]:
+    """Runs whose wall time is a real completion time (timed-out or signalled runs were cut short)."""
+    return [r for r in command.runs if not r.timed_out and r.signal is None]
+
+
+def samples(command: CommandResult, metric: str = WALL) -> list[float]:
+    """The values one metric took over a command's valid runs (``wall`` in seconds)."""
+    runs = valid_runs(command)
+    if metric == WALL:
+        return [r.wall_s for r in runs]
+    if metric == "user":
+        return [r.user_s for r in runs]
+    if metric == "sys":
+        return [r.sys_s for r in runs]
+    if metric == "peak_rss":
+        return [float(r.peak_rss_bytes) for r in runs if r.peak_rss_bytes is not None]
+    return [float(r.metrics[metric]) for r in runs if metric in r.metrics]
+
+
+def metric_direction(command: CommandResult, metric: str) -> bool:
+    """higher_is_better for a metric: False for times and memory, the MetricSpec's choice otherwise."""
+    for spec in command.metrics:
+        if spec.name == metric:
+            return spec.higher_is_better
+    return False
+
+
+def _summaries(command: CommandResult, per_run_cpu: bool, confidence: float, n_boot: int,
+               seed: int | None) -> tuple[dict[str, Any], Summary]:
+    def summ(values: list[float]) -> Summary:
+        return summarize(values, confidence=confidence, n_boot=n_boot, seed=seed)
+
+    wall = summ(samples(command, WALL))
+    out: dict[str, Any] = {"wall": summary_to_dict(wall)}
+    for name in ("user", "sys"):
+        values = samples(command, name)
+        if per_run_cpu:
+            out[name] = summary_to_dict(summ(values))
+        else:
+            out[name] = {"mean": _num(sum(values) / len(values)) if values else None,
+                         "note": "only the mean is known (imported from hyperfine): no spread or CI"}
+    rss = samples(command, "peak_rss")
+    if rss:
+        out["peak_rss"] = summary_to_dict(summ(rss))
+    else:
+        out["peak_rss"] = {"note": command.memory_note or "peak memory was not measured"}
+    out["metrics"] = {}
+    for spec in command.metrics:
+        values = samples(command, spec.name)
+        entry: dict[str, Any] = {"unit": spec.unit, "higher_is_better": spec.higher_is_better}
+        if values:
+            entry["summary"] = summary_to_dict(summ(values))
+            missing = len(valid_runs(command)) - len(values)
+            if missing:
+                entry["note"] = f"{missing} run(s) printed no match for {spec.regex!r}"
+        else:
+            entry["note"] = f"no run printed a match for {spec.regex!r}"
+        out["metrics"][spec.name] = entry
+    return out, wall
+
+
+Pair = tuple[CommandResult, CommandResult, str]
+
+
+def _pairs(benchmark: Benchmark, baseline: Benchmark | None) -> list[Pair]:
+    """(baseline command, candidate command, label) pairs to compare."""
+    cmds = benchmark.commands
+    if baseline is None:
+        return [(cmds[0], c, "first command") for c in cmds[1:]]
+    pairs = []
+    by_name = {c.name: c for c in baseline.commands}
+    by_cmd = {c.command: c for c in baseline.commands}
+    for i, c in enumerate(cmds):
+        ref = by_name.get(c.name) or by_cmd.get(c.command)
+        if ref is None and len(baseline.commands) == len(cmds):
+            ref = baseline.commands[i]
+        if ref is None and len(baseline.commands) == 1:
+            ref = baseline.commands[0]
+        if ref is not None:
+            pairs.append((ref, c, f"baseline {baseline.id if baseline.id is not None else ''}".strip()))
+    return pairs
+
+
+def compare_commands(
+    pairs: list[tuple[CommandResult, CommandResult, str]],
+    *,
+    metrics: list[str] | None = None,
+    alpha: float = 0.05,
+    noise: float = 0.01,
+    confidence: float = 0.95,
+    n_boot: int = 2000,
+    seed: int | None = None,
+) -> list[dict[str, Any]]:
+    """Compare each pair on wall time and every metric both sides have; one Holm family for all."""
+    jobs: list[tuple[CommandResult, CommandResult, str, str]] = []
+    for base, cand, label in pairs:
+        names = metrics if metrics is not None else [WALL] + [
+            m.name for m in cand.metrics if any(b.name == m.name for b in base.metrics)
+        ]
+        for metric in names:
+            jobs.append((base, cand, label, metric))
+    if not jobs:
+        return []
+    results = compare_many(
+        [(samples(b, m), samples(c, m)) for b, c, _, m in jobs],
+        alpha=alpha, noise=noise, confidence=confidence, n_boot=n_boot, seed=seed,
+        higher_is_better=[metric_direction(c, m) for _, c, _, m in jobs],
+    )  # fmt: skip
+    out = []
+    for (base, cand, label, metric), result in zip(jobs, results, strict=True):
+        unit = "s" if metric == WALL else next((s.unit for s in cand.metrics if s.name == metric), "")
+        out.append({
+            "metric": metric, "unit": unit, "baseline": base.name, "candidate": cand.name,
+            "against": label, "family_size": len(jobs), **comparison_to_dict(result),
+        })  # fmt: skip
+    return out
+
+
+def analyze(
+    benchmark: Benchmark,
+    *,
+    alpha: float = 0.05,
+    noise: float = 0.01,
+    baseline: Benchmark | None = None,
+    confidence: float = 0.95,
+    n_boot: int = 2000,
+    seed: int | None = None,
+) -> dict[str, Any]:
+    """Summaries of every command, comparisons (vs the first command or ``baseline``), warnings."""
+    per_run_cpu = benchmark.settings.get("per_run_cpu_times", True) is not False
+    commands = []
+    for c in benchmark.commands:
+        stats, wall = _summaries(c, per_run_cpu, confidence, n_boot, seed)
+        excluded = len(c.runs) - len(valid_runs(c))
+        failed = sum(1 for r in c.runs if r.exit_code not in (0, None))
+        commands.append({
+            "name": c.name, "command": c.command, "parameters": c.parameters,
+            "runs": len(c.runs), "warmup_runs": c.warmup_runs,
+            "failed_runs": failed, "timed_out_runs": sum(r.timed_out for r in c.runs),
+            "excluded_runs": excluded, **stats,
+            "warnings": command_warnings(c, wall if wall.n else None) + (
+                [f"{excluded} run(s) timed out or were killed and are left out of the statistics"]
+                if excluded else []
+            ),
+        })  # fmt: skip
+    comparisons = compare_commands(
+        _pairs(benchmark, baseline), alpha=alpha, noise=noise, confidence=confidence, n_boot=n_boot, seed=seed
+    )
+    result: dict[str, Any] = {
+        "alpha": alpha,
+        "noise": noise,
+        "confidence": confidence,
+        "reference": "first command" if baseline is None else {"baseline_id": baseline.id},
+        "commands": commands,
+        "comparisons": comparisons,
+        "warnings": environment_warnings(benchmark.environment),
+    }
+    if benchmark.status != "complete":
+        why = benchmark.message or "no reason recorded"
+        result["warnings"].insert(0, f"benchmark {benchmark.status}: {why}")
+    if not benchmark.environment:
+        result["warnings"].append("no environment was captured with this result")
+    return result
+
+
+def compare_benchmarks(
+    a: Benchmark,
+    b: Benchmark,
+    *,
+    metric: str | None = None,
+    alpha: float = 0.05,
+    noise: float = 0.01,
+    confidence: float = 0.95,
+    n_boot: int = 2000,
+    seed: int | None = None,
+) -> dict[str, Any]:
+    """``perflab compare A B``: B's commands against A's (matched by name, command or position)."""
+    pairs = _pairs(b, a)
+    label_a = f"#{a.id}" if a.id is not None else str(a.settings.get("source", "A"))
+    pairs = [(x, y, label_a) for x, y, _ in pairs]
+    if not pairs:
+        from perflab.errors import PerflabError
+
+        raise PerflabError(
+            "no command of B matches one of A by name, command line or position "
+            f"(A: {', '.join(c.name for c in a.commands)}; B: {', '.join(c.name for c in b.commands)})"
+        )
+    if metric is not None and metric not in (WALL, "user", "sys", "peak_rss"):
+        missing = [y.name for _, y, _ in pairs if not samples(y, metric)]
+        if len(missing) == len(pairs):
+            from perflab.errors import PerflabError
+
+            raise PerflabError(f"metric {metric!r} was not recorded for {', '.join(missing)}")
+    comparisons = compare_commands(
+        pairs, metrics=[metric] if metric else None, alpha=alpha, noise=noise,
+        confidence=confidence, n_boot=n_boot, seed=seed,
+    )  # fmt: skip
+    label_b = f"#{b.id}" if b.id is not None else str(b.settings.get("source", "B"))
+    for c in comparisons:
+        c["baseline"] = f"{c['baseline']} [A {label_a}]"
+        c["candidate"] = f"{c['candidate']} [B {label_b}]"
+        c["against"] = None
+    return {
+        "a": {"id": a.id, "label": label_a, "created_at": a.created_at,
+              "source": a.settings.get("source")},
+        "b": {"id": b.id, "label": label_b,
+              "created_at": b.created_at, "source": b.settings.get("source")},
+        "alpha": alpha,
+        "noise": noise,
+        "comparisons": comparisons,
+        "warnings": sorted(set(environment_warnings(a.environment) + environment_warnings(b.environment))),
+    }

@@ -1,0 +1,201 @@
+"""Terminal presentation: one rich table per benchmark, then verdicts, then warnings.
+
+Laid out after hyperfine's output (time, range, user/system, then a relative summary), but every figure
+carries its uncertainty: the median with its bootstrap CI, the mean with its standard deviation, ratios
+with their CI and p-value, or the reason none can be given. Colour is decoration only (NO_COLOR is
+honoured by rich); the words carry the meaning.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from perflab.report.format import (
+    byte_unit,
+    fmt_mean_sd,
+    fmt_p,
+    fmt_range,
+    fmt_time,
+    fmt_with_ci,
+    time_unit,
+)
+from perflab.store.model import Benchmark
+
+_VERDICT_STYLE = {
+    "faster": "bold green",
+    "slower": "bold red",
+    "no significant change": "dim",
+    "inconclusive": "yellow",
+}
+
+
+def _ratio_text(c: dict[str, Any]) -> str:
+    """``B is 1.29× slower than A [1.27, 1.31]``, phrased the way the ratio points."""
+    ratio, (lo, hi) = c.get("ratio"), c.get("ratio_ci") or [None, None]
+    cand, base = c["candidate"], c["baseline"]
+    if c.get("against") not in (None, "first command"):
+        base = f"{base} ({c['against']})"
+    if ratio is None:
+        return f"{cand} vs {base}: ratio undefined"
+    ci = f" [{lo:.2f}, {hi:.2f}]" if lo is not None and hi is not None else " (no CI: too few runs)"
+    if c.get("metric", "wall") == "wall":
+        if ratio >= 1:
+            return f"{cand} is {ratio:.2f}× slower than {base}{ci}"
+        inv_ci = f" [{1 / hi:.2f}, {1 / lo:.2f}]" if lo and hi else ci
+        return f"{cand} is {1 / ratio:.2f}× faster than {base}{inv_ci}"
+    unit = f" ({c['unit']})" if c.get("unit") else ""
+    return f"{cand} {c['metric']}{unit} is {ratio:.2f}× {base}'s{ci}"
+
+
+def verdict_line(c: dict[str, Any]) -> str:
+    """One comparison as plain text, e.g. ``B is 1.29× slower than A [1.27, 1.31], p=0.001 → slower``."""
+    p_txt = fmt_p(c.get("p_adjusted"))
+    if c.get("family_size", 1) > 1 and c.get("p_adjusted") is not None:
+        p_txt += " (Holm)"
+    verdict = c["verdict"]
+    if c.get("metric", "wall") != "wall" and verdict in ("faster", "slower"):
+        verdict += " (better)" if verdict == "faster" else " (worse)"
+    return f"{_ratio_text(c)}, {p_txt} → {verdict}"
+
+
+def _metric_names(benchmark: Benchmark) -> list[tuple[str, str]]:
+    seen: dict[str, str] = {}
+    for c in benchmark.commands:
+        for spec in c.metrics:
+            seen.setdefault(spec.name, spec.unit)
+    return list(seen.items())
+
+
+def _cpu_cell(cmd: dict[str, Any]) -> str:
+    parts = []
+    for key in ("user", "sys"):
+        s = cmd.get(key) or {}
+        if "n" not in s:
+            parts.append(f"{fmt_time(s.get('mean'))} (mean only)")
+        else:
+            parts.append(fmt_mean_sd(s, time_unit(s.get("mean"))))
+    return "\n".join(parts)
+
+
+def _memory_cell(cmd: dict[str, Any]) -> str:
+    s = cmd.get("peak_rss") or {}
+    if "n" not in s:
+        return f"n/a: {s.get('note', 'not measured')}"
+    return fmt_with_ci(s, "median", byte_unit(s.get("median")))
+
+
+def _n_cell(cmd: dict[str, Any]) -> str:
+    text = f"{cmd['wall']['n']}"
+    if cmd.get("excluded_runs"):
+        text += f" (+{cmd['excluded_runs']} cut)"
+    return text + f"\n+{cmd.get('warmup_runs', 0)} warm-up"
+
+
+def results_table(benchmark: Benchmark, analysis: dict[str, Any]) -> Table:
+    table = Table(title=_title(benchmark), title_justify="left", show_lines=True)
+    table.add_column("Command", overflow="fold")
+    table.add_column("Median [95% CI]", justify="right")
+    table.add_column("Mean ± σ", justify="right")
+    table.add_column("Min … Max", justify="right")
+    table.add_column("User\nSys", justify="right")
+    table.add_column("Peak memory", justify="right")
+    metrics = _metric_names(benchmark)
+    for name, unit in metrics:
+        table.add_column(f"{name} [CI]" + (f"\n{unit}" if unit else ""), justify="right")
+    table.add_column("Runs", justify="right")
+    for cmd in analysis["commands"]:
+        wall = cmd["wall"]
+        unit = time_unit(wall.get("median"))
+        label = cmd["name"] if cmd["name"] == cmd["command"] else f"{cmd['name']}\n{cmd['command']}"
+        row = [
+            label,
+            fmt_with_ci(wall, "median", unit),
+            fmt_mean_sd(wall, unit),
+            fmt_range(wall, unit),
+            _cpu_cell(cmd),
+            _memory_cell(cmd),
+        ]
+        for name, _unit in metrics:
+            entry = cmd.get("metrics", {}).get(name)
+            if entry is None:
+                row.append("—")
+            elif "summary" in entry:
+                row.append(fmt_with_ci(entry["summary"], "median", (1.0, "")))
+            else:
+                row.append(f"n/a: {entry.get('note', '')}")
+        row.append(_n_cell(cmd))
+        table.add_row(*row)
+    return table
+
+
+def _title(benchmark: Benchmark) -> str:
+    ident = f"Benchmark #{benchmark.id}" if benchmark.id is not None else "Benchmark"
+    status = "" if benchmark.status == "complete" else f" — {benchmark.status.upper()}"
+    return f"{ident} ({benchmark.kind}, {benchmark.created_at}){status}"
+
+
+def print_verdicts(console: Console, comparisons: list[dict[str, Any]]) -> None:
+    if not comparisons:
+        return
+    console.print()
+    console.print(Text("Comparisons", style="bold"))
+    for c in comparisons:
+        line = Text("  ")
+        line.append(verdict_line(c), style=_VERDICT_STYLE.get(c["verdict"], ""))
+        console.print(line)
+        console.print(Text(f"    {c['reason']}", style="dim"))
+
+
+def print_warnings(console: Console, analysis: dict[str, Any]) -> None:
+    lines = [f"{cmd['name']}: {w}" for cmd in analysis["commands"] for w in cmd.get("warnings", [])]
+    lines += analysis.get("warnings", [])
+    if not lines:
+        return
+    console.print()
+    console.print(Text("Warnings", style="bold yellow"))
+    for w in lines:
+        console.print(Text(f"  ! {w}", style="yellow"))
+
+
+def print_benchmark(console: Console, benchmark: Benchmark, analysis: dict[str, Any] | None = None) -> None:
+    """The full report of one benchmark; uses the stored analysis unless one is given or none exists."""
+    if analysis is None:
+        analysis = benchmark.analysis if benchmark.analysis.get("commands") else None
+    if analysis is None:
+        from perflab.report.analysis import analyze
+
+        analysis = analyze(benchmark)
+    console.print(results_table(benchmark, analysis))
+    print_verdicts(console, analysis.get("comparisons", []))
+    print_warnings(console, analysis)
+
+
+def print_comparison(console: Console, comparison_result: dict[str, Any]) -> None:
+    """The output of ``perflab compare A B`` (see ``analysis.compare_benchmarks``)."""
+    a, b = comparison_result["a"], comparison_result["b"]
+    header = f"A = {a['label']} ({a['created_at']})   B = {b['label']} ({b['created_at']})"
+    console.print(Text(header, style="bold"))
+    table = Table(show_lines=False)
+    for col, justify in (("Metric", "left"), ("A", "left"), ("B", "left"), ("Ratio B/A [95% CI]", "right"),
+                         ("p", "right"), ("Verdict", "left")):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for c in comparison_result["comparisons"]:
+        lo, hi = c.get("ratio_ci") or [None, None]
+        ratio = "undefined" if c.get("ratio") is None else f"{c['ratio']:.3f}"
+        if c.get("ratio") is not None:
+            ratio += f" [{lo:.3f}, {hi:.3f}]" if lo is not None and hi is not None else " (no CI)"
+        p = fmt_p(c.get("p_adjusted")) + (" (Holm)" if c.get("family_size", 1) > 1 else "")
+        table.add_row(c["metric"], c["baseline"], c["candidate"], ratio, p,
+                      Text(c["verdict"], style=_VERDICT_STYLE.get(c["verdict"], "")))
+    console.print(table)
+    print_verdicts(console, comparison_result["comparisons"])
+    warnings = comparison_result.get("warnings", [])
+    if warnings:
+        console.print()
+        console.print(Text("Warnings", style="bold yellow"))
+        for w in warnings:
+            console.print(Text(f"  ! {w}", style="yellow"))

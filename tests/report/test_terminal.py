@@ -1,0 +1,69 @@
+"""Terminal rendering: verdict lines, uncertainty on every figure, NO_COLOR."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from rich.console import Console
+
+from perflab.report.analysis import analyze, compare_benchmarks
+from perflab.report.terminal import print_benchmark, print_comparison, verdict_line
+from perflab.store.model import Benchmark
+from tests.report.helpers import real_benchmark, synthetic
+
+
+def render(fn, *args) -> str:  # type: ignore[no-untyped-def]
+    buf = io.StringIO()
+    fn(Console(file=buf, width=200, force_terminal=True), *args)
+    return buf.getvalue()
+
+
+def colour_codes(text: str) -> list[str]:
+    """SGR parameters that set a foreground/background colour (bold and italic are not colour)."""
+    params = [p for seq in re.findall(r"\x1b\[([0-9;]*)m", text) for p in seq.split(";") if p]
+    return [p for p in params if p.isdigit() and (30 <= int(p) <= 49 or 90 <= int(p) <= 107)]
+
+
+def test_real_ab_renders_verdict_and_uncertainty() -> None:
+    b = real_benchmark([["sleep", "0.010"], ["sleep", "0.013"]], runs=10)
+    text = render(print_benchmark, b)
+    assert "sleep 0.013 is 1." in text and "× slower than sleep 0.010 [" in text
+    assert "→ slower" in text
+    assert "Median [95% CI]" in text and "Mean ± σ" in text and "±" in text
+    # memory was not measured by this helper: the table says so instead of printing a number
+    assert "n/a: peak memory was not measured" in text
+    assert colour_codes(text) == []  # NO_COLOR=1 (conftest): styles may stay, colours go
+
+
+def test_colour_only_without_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
+    b = Benchmark(commands=[synthetic("A", 0.01, 20, seed=1), synthetic("B", 0.013, 20, seed=2)],
+                  created_at="2026-11-23T00:00:00+00:00")
+    assert colour_codes(render(print_benchmark, b)) == []
+    monkeypatch.delenv("NO_COLOR")
+    assert "31" in colour_codes(render(print_benchmark, b))  # red "slower" when colour is allowed
+
+
+def test_verdict_line_wording() -> None:
+    line = verdict_line({"candidate": "B", "baseline": "A", "ratio": 1.29, "ratio_ci": [1.27, 1.31],
+                         "p_adjusted": 0.0012, "verdict": "slower", "metric": "wall", "family_size": 1})
+    assert line == "B is 1.29× slower than A [1.27, 1.31], p=0.001 → slower"
+    faster = verdict_line({"candidate": "B", "baseline": "A", "ratio": 0.8, "ratio_ci": [0.75, 0.8],
+                           "p_adjusted": None, "verdict": "inconclusive", "metric": "wall"})
+    assert faster == "B is 1.25× faster than A [1.25, 1.33], p n/a → inconclusive"
+
+
+def test_single_run_says_why_no_uncertainty() -> None:
+    b = Benchmark(commands=[synthetic("A", 0.01, 1)], created_at="2026-11-23T00:00:00+00:00")
+    text = render(print_benchmark, b)
+    assert "(no CI: n=1)" in text and "± n/a (n=1)" in text
+
+
+def test_print_comparison() -> None:
+    a = Benchmark(commands=[synthetic("A", 0.01, 20, seed=1)], created_at="t1", id=1)
+    b = Benchmark(commands=[synthetic("A", 0.012, 20, seed=2)], created_at="t2", id=2)
+    text = render(print_comparison, compare_benchmarks(a, b, seed=1))
+    assert "A = #1" in text and "B = #2" in text
+    assert "A [B #2] is 1.2" in text and "→ slower" in text
+    assert analyze(b)["commands"][0]["wall"]["n"] == 20
