@@ -1,0 +1,262 @@
+"""Kconfiglib on real kernel trees, and the reasons a requested value changed.
+
+PyPI kconfiglib 14.1 predates two Kconfig keywords: the bare ``modules`` attribute (kernels >= 5.13,
+``config MODULES ... modules``; kconfiglib knows only the older ``option modules``) and
+``transitional`` (6.18+, marks a symbol kept only to migrate old configs). We do not vendor or
+patch kconfiglib: :class:`KernelKconfig` overrides its ``_open`` hook and rewrites the text it reads
+from Kconfig files — ``modules`` → ``option modules``, ``transitional`` → an empty line (line numbers
+stay right; a transitional symbol then behaves as a prompt-less symbol, which is what it is for
+explanations). ``.config`` files go through unchanged.
+
+The values themselves always come from the kernel's own ``conf``; kconfiglib only explains them.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import kconfiglib
+
+from perflab.errors import PerflabError
+
+_MODULES_RE = re.compile(r"^([ \t]*)modules[ \t]*$", re.MULTILINE)
+_TRANSITIONAL_RE = re.compile(r"^[ \t]*transitional[ \t]*$", re.MULTILINE)
+_TRI = {"n": 0, "m": 1, "y": 2}
+
+
+def preprocess_kconfig(text: str) -> str:
+    """The Kconfig text kconfiglib 14.1 can parse (see the module docstring)."""
+    if "modules" in text:
+        text = _MODULES_RE.sub(r"\1option modules", text)
+    if "transitional" in text:
+        text = _TRANSITIONAL_RE.sub("", text)
+    return text
+
+
+class KernelKconfig(kconfiglib.Kconfig):
+    """kconfiglib.Kconfig reading Kconfig files through :func:`preprocess_kconfig`."""
+
+    _reading_config = False
+
+    def _open(self, filename: str, mode: str):  # type: ignore[override]
+        handle = super()._open(filename, mode)
+        if mode != "r" or self._reading_config:
+            return handle
+        with handle:
+            return io.StringIO(preprocess_kconfig(handle.read()))
+
+    def load_values(self, path: str | Path) -> None:
+        """Load a .config (verbatim, no preprocessing, no messages)."""
+        self._reading_config = True
+        try:
+            self.load_config(str(path), replace=True)
+        finally:
+            self._reading_config = False
+
+
+def subarch() -> str:
+    """The kernel's SUBARCH for this machine (top Makefile's uname -m mapping)."""
+    machine = os.uname().machine
+    if re.fullmatch(r"i.86|x86_64", machine):
+        return "x86"
+    return {"aarch64": "arm64", "armv7l": "arm", "ppc64le": "powerpc", "ppc64": "powerpc",
+            "riscv64": "riscv", "s390x": "s390", "loongarch64": "loongarch"}.get(machine, machine)
+
+
+def srcarch(arch: str) -> str:
+    return {"i386": "x86", "x86_64": "x86", "sparc64": "sparc", "parisc64": "parisc"}.get(arch, arch)
+
+
+def kernel_version(srctree: Path) -> str:
+    """KERNELVERSION from the tree's top Makefile."""
+    fields: dict[str, str] = {}
+    try:
+        with (srctree / "Makefile").open(encoding="utf-8", errors="replace") as handle:
+            for _ in range(12):
+                line = handle.readline()
+                match = re.match(r"(VERSION|PATCHLEVEL|SUBLEVEL|EXTRAVERSION)\s*=\s*(.*)", line)
+                if match:
+                    fields[match.group(1)] = match.group(2).strip()
+    except OSError as error:
+        raise PerflabError(f"{srctree}/Makefile: cannot read: {error.strerror}") from error
+    version = fields.get("VERSION", "0")
+    if fields.get("PATCHLEVEL"):
+        version += "." + fields["PATCHLEVEL"]
+        if fields.get("SUBLEVEL"):
+            version += "." + fields["SUBLEVEL"]
+    return version + fields.get("EXTRAVERSION", "")
+
+
+def _first_line(argv: list[str]) -> str:
+    if shutil.which(argv[0]) is None:
+        return ""
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return out.splitlines()[0].replace("#", "") if out else ""
+
+
+def kconfig_environment(srctree: Path, arch: str | None = None) -> dict[str, str]:
+    """The variables the top Makefile exports to Kconfig (the subset Kconfig files read)."""
+    arch = arch or os.environ.get("ARCH") or subarch()
+    return {
+        "srctree": str(srctree), "ARCH": arch, "SRCARCH": srcarch(arch),
+        "KERNELVERSION": kernel_version(srctree), "CC": "gcc", "LD": "ld", "HOSTCC": "gcc",
+        "HOSTCXX": "g++", "RUSTC": "rustc", "BINDGEN": "bindgen", "HOSTPKG_CONFIG": "pkg-config",
+        "CC_VERSION_TEXT": _first_line(["gcc", "--version"]),
+        "RUSTC_VERSION_TEXT": _first_line(["rustc", "--version"]),
+    }
+
+
+@contextmanager
+def _environ(values: dict[str, str]) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+def load_kconfig(srctree: Path, arch: str | None = None) -> KernelKconfig:
+    """Parse the tree's Kconfig with kconfiglib; a failure is a PerflabError naming the cause."""
+    env = kconfig_environment(srctree, arch)
+    try:
+        with _environ(env):
+            return KernelKconfig(str(srctree / "Kconfig"), warn=False, warn_to_stderr=False)
+    except (kconfiglib.KconfigError, OSError) as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise PerflabError(f"{srctree}/Kconfig: kconfiglib cannot parse this tree: {first}") from error
+
+
+# -- explanations ------------------------------------------------------------------------------
+
+def _value_list(expr: object, limit: int = 6) -> str:
+    """``A=y, B=m`` for the symbols of an expression (not-y ones first: they are the culprits)."""
+    items = [item for item in kconfiglib.expr_items(expr)
+             if isinstance(item, kconfiglib.Symbol) and not item.is_constant and item.nodes]
+    items.sort(key=lambda s: (s.tri_value == 2, s.name))
+    shown = [f"{s.name}={s.str_value or 'n'}" for s in items[:limit]]
+    if len(items) > limit:
+        shown.append("...")
+    return ", ".join(shown)
+
+
+def _selectors(rev_dep: object, at_least: int) -> list[str]:
+    """``NAME=value`` of the selecting symbols of a select/imply OR-expression reaching ``at_least``."""
+    found = []
+    for term in kconfiglib.split_expr(rev_dep, kconfiglib.OR):
+        if kconfiglib.expr_value(term) >= at_least:
+            first = term[1] if isinstance(term, tuple) else term
+            if isinstance(first, kconfiglib.Symbol):
+                found.append(f"{first.name}={first.str_value or 'n'}")
+            else:
+                found.append(kconfiglib.expr_str(term))
+    return found
+
+
+def _all_selectors(rev_dep: object) -> str:
+    names = []
+    for term in kconfiglib.split_expr(rev_dep, kconfiglib.OR):
+        first = term[1] if isinstance(term, tuple) else term
+        if isinstance(first, kconfiglib.Symbol) and not first.is_constant:
+            names.append(f"{first.name}={first.str_value or 'n'}")
+    return ", ".join(names[:6]) + (", ..." if len(names) > 6 else "")
+
+
+def explain(kconf: KernelKconfig, name: str, requested: str, actual: str) -> str:
+    """Why ``name`` ended as ``actual`` when ``requested`` was asked for ('' if no reason found)."""
+    sym = kconf.syms.get(name)
+    if sym is None or not sym.nodes:
+        return "not defined in this tree's Kconfig"
+    reasons: list[str] = []
+    if sym.orig_type in (kconfiglib.BOOL, kconfiglib.TRISTATE) and requested in _TRI and actual in _TRI:
+        want, got = _TRI[requested], _TRI[actual]
+        if sym.orig_type == kconfiglib.BOOL and requested == "m":
+            reasons.append("bool symbol: m is not a valid value")
+        if got < want:
+            dep = kconfiglib.expr_value(sym.direct_dep)
+            if dep < want:
+                reasons.append(f"depends on [{kconfiglib.expr_str(sym.direct_dep)}] which is "
+                               f"{'nmy'[dep]} ({_value_list(sym.direct_dep)})")
+            elif not any(node.prompt for node in sym.nodes):
+                if kconfiglib.expr_value(sym.rev_dep) < want and sym.rev_dep is not kconf.n:
+                    reasons.append(f"has no prompt and no active select ({_all_selectors(sym.rev_dep)})")
+                else:
+                    reasons.append("has no prompt: only its defaults and selects set it")
+            elif kconfiglib.expr_value(sym.visibility) < want:
+                conds = [kconfiglib.expr_str(node.prompt[1]) for node in sym.nodes if node.prompt]
+                reasons.append(f"prompt visible only if {' || '.join(conds)}")
+            if requested == "m" and kconf.modules.tri_value == 0:
+                reasons.append("CONFIG_MODULES is not set")
+            if sym.choice is not None and sym.choice.selection is not sym:
+                chosen = sym.choice.selection.name if sym.choice.selection else "none"
+                reasons.append(f"member of a choice whose selection is {chosen}")
+        elif got > want:
+            selected = _selectors(sym.rev_dep, got)
+            if selected:
+                reasons.append("selected by " + ", ".join(selected))
+            implied = _selectors(sym.weak_rev_dep, got)
+            if implied:
+                reasons.append("implied by " + ", ".join(implied))
+            if not selected and not implied and not any(node.prompt for node in sym.nodes):
+                reasons.append("has no prompt: its default applies")
+            if requested == "m" and got == 2 and kconf.modules.tri_value == 0:
+                reasons.append("CONFIG_MODULES is not set: m becomes y")
+    else:
+        if not any(node.prompt for node in sym.nodes):
+            reasons.append("has no prompt: its default applies")
+        ranges = [(lo, hi, cond) for lo, hi, cond in sym.ranges if kconfiglib.expr_value(cond)]
+        if ranges:
+            lo, hi, _ = ranges[0]
+            reasons.append(f"allowed range {lo.str_value}..{hi.str_value}")
+        dep = kconfiglib.expr_value(sym.direct_dep)
+        if dep == 0:
+            reasons.append(f"depends on [{kconfiglib.expr_str(sym.direct_dep)}] which is n "
+                           f"({_value_list(sym.direct_dep)})")
+    computed = sym.str_value if sym.type in (kconfiglib.BOOL, kconfiglib.TRISTATE) else None
+    if computed is not None and (computed or "n") != actual:
+        reasons.append(f"(kconfiglib computes {computed or 'n'}; the value shown is conf's)")
+    return "; ".join(reasons)
+
+
+def dependency_symbols(sym: kconfiglib.Symbol) -> set[str]:
+    """Symbols a symbol needs: its ``depends on``; for a prompt-less one also its default values.
+
+    Default *conditions* are not followed: they are often alternatives (``if A || B``) and keeping
+    every alternative would keep modules nobody loads.
+    """
+    needed = {item.name for item in kconfiglib.expr_items(sym.direct_dep)
+              if isinstance(item, kconfiglib.Symbol) and not item.is_constant}
+    if not any(node.prompt for node in sym.nodes):
+        for value, _cond in sym.defaults:
+            for item in kconfiglib.expr_items(value):
+                if isinstance(item, kconfiglib.Symbol) and not item.is_constant:
+                    needed.add(item.name)
+    return needed
+
+
+def selector_symbols(sym: kconfiglib.Symbol) -> list[str]:
+    """The symbols whose ``select`` can raise ``sym``, in Kconfig order."""
+    names: list[str] = []
+    for term in kconfiglib.split_expr(sym.rev_dep, kconfiglib.OR):
+        first = term[1] if isinstance(term, tuple) else term
+        if isinstance(first, kconfiglib.Symbol) and not first.is_constant and first.name not in names:
+            names.append(first.name)
+    return names
+
+
+def has_prompt(sym: kconfiglib.Symbol) -> bool:
+    return any(node.prompt for node in sym.nodes)

@@ -1,0 +1,250 @@
+"""``perflab kernel merge``: BASE + fragments (+ modprobed-db pruning), resolved by the kernel's Kconfig.
+
+Order of operations (documented in the CLI help too):
+
+1. read BASE and every fragment (a malformed line stops everything, nothing is written);
+2. collect the requests: fragments in command-line order, a later assignment wins; each
+   redefinition (a value that changes an earlier one) is recorded with old → new and file:line;
+3. ``--modprobed-db``: prune BASE like ``make localmodconfig``, with the fragments' ``y``/``m``
+   symbols as extra roots so what they depend on is kept (reported as "kept for the fragment");
+4. apply the requests on top of the pruned BASE (so a fragment's ``=y`` is never pruned);
+5. ``--srctree``: resolve with the tree's own ``make olddefconfig`` and compare every requested
+   value with the result (honoured / changed + reason / absent); without it, the textual merge is
+   the result and it is labelled unresolved.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from perflab.errors import PerflabError
+from perflab.kernel.config import KernelConfig
+
+UNRESOLVED_HEADER = ("# perflab kernel merge: UNRESOLVED textual merge (no --srctree): dependencies "
+                     "not checked;\n# run 'make olddefconfig' in the kernel tree before building.\n")
+_TRI = {"n": 0, "m": 1, "y": 2}
+
+
+@dataclass
+class Redefinition:
+    symbol: str
+    old: str
+    new: str
+    old_source: str  # "BASE" or file:line
+    source: str  # file:line of the new value
+
+
+@dataclass
+class Request:
+    symbol: str
+    value: str
+    kind: str
+    source: str
+
+
+@dataclass
+class Row:
+    """One line of the requested-vs-actual table."""
+
+    symbol: str
+    requested: str
+    actual: str | None  # None: absent from this tree
+    status: str  # honoured | changed | absent | unresolved
+    reason: str
+    source: str
+
+
+@dataclass
+class SideEffect:
+    """A symbol nobody asked for whose value the resolution changed."""
+
+    symbol: str
+    before: str | None  # None: not in the merged input
+    after: str | None  # None: not written by conf (invisible)
+    reason: str
+    promotion: bool  # m → y
+
+
+@dataclass
+class MergeResult:
+    text: str
+    resolved: bool
+    base: str
+    fragments: list[str]
+    redefinitions: list[Redefinition]
+    requests: list[Request]
+    rows: list[Row]
+    side_effects: list[SideEffect] = field(default_factory=list)
+    prune: object | None = None  # PruneReport
+    command: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def not_honoured(self) -> list[Row]:
+        return [row for row in self.rows if row.status in ("changed", "absent")]
+
+    def to_json(self) -> dict[str, object]:
+        data = asdict(self)
+        data.pop("text")
+        data["status_counts"] = {s: sum(1 for r in self.rows if r.status == s)
+                                 for s in ("honoured", "changed", "absent", "unresolved")}
+        return data
+
+
+def _collect_requests(base: KernelConfig, fragments: list[KernelConfig]) -> tuple[dict[str, Request],
+                                                                                   list[Redefinition]]:
+    requests: dict[str, Request] = {}
+    redefinitions: list[Redefinition] = []
+    for fragment in fragments:
+        label = str(fragment.path)
+        for override in fragment.overrides:  # the same symbol twice inside one fragment
+            redefinitions.append(Redefinition(override.name, override.old, override.new,
+                                              f"{label}:{override.first_line}", f"{label}:{override.line}"))
+        for entry in fragment:
+            source = f"{label}:{entry.line}"
+            previous = requests.get(entry.name)
+            if previous is not None:
+                old, old_source = previous.value, previous.source
+            else:
+                old, old_source = base.get(entry.name), "BASE"
+            if old is not None and old != entry.value:
+                redefinitions.append(Redefinition(entry.name, old, entry.value, old_source, source))
+            requests[entry.name] = Request(entry.name, entry.value, entry.kind, source)
+    order = {str(fragment.path): index for index, fragment in enumerate(fragments)}
+
+    def position(redef: Redefinition) -> tuple[int, int]:
+        label, _, line = redef.source.rpartition(":")
+        return order.get(label, 0), int(line) if line.isdigit() else 0
+
+    redefinitions.sort(key=position)
+    return requests, redefinitions
+
+
+def _defined_by_scan(srctree: Path) -> set[str]:
+    """Every ``config``/``menuconfig`` name in the tree's Kconfig files (fallback without kconfiglib)."""
+    names: set[str] = set()
+    pattern = re.compile(r"^\s*(?:menu)?config\s+([A-Za-z0-9_]+)", re.MULTILINE)
+    for dirpath, _dirs, files in os.walk(srctree):
+        for name in files:
+            if name.startswith("Kconfig"):
+                try:
+                    text = Path(dirpath, name).read_text(encoding="utf-8", errors="replace")
+                except OSError:
+                    continue
+                names.update(pattern.findall(text))
+    return names
+
+
+def merge(base_path: str | Path, fragment_paths: list[str | Path], *, modprobed_db: str | Path | None = None,
+          srctree: str | Path | None = None, arch: str | None = None) -> MergeResult:
+    """Merge and (with ``srctree``) resolve; never writes anything but temporary files."""
+    import time
+
+    clock = time.perf_counter()
+    base = KernelConfig.load(base_path)
+    fragments = [KernelConfig.load(path) for path in fragment_paths]
+    requests, redefinitions = _collect_requests(base, fragments)
+    result = MergeResult("", False, str(base_path), [str(p) for p in fragment_paths], redefinitions,
+                         list(requests.values()), [])
+    merged = base.copy()
+    kconf = None
+    root = None
+    if srctree is not None:
+        from perflab.kernel.resolve import check_srctree
+
+        root = check_srctree(srctree)
+    if modprobed_db is not None:
+        if root is None:
+            raise PerflabError("--modprobed-db needs --srctree: the module → symbol map comes from the "
+                               "tree's Makefiles and the dependencies from its Kconfig")
+        from perflab.kernel.kbuild import build_module_map
+        from perflab.kernel.kconfig_explain import load_kconfig, srcarch, subarch
+        from perflab.kernel.modprobed import prune, read_modprobed_db
+
+        modules = read_modprobed_db(modprobed_db)
+        kconf = load_kconfig(root, arch)
+        module_map = build_module_map(root, srcarch(arch or os.environ.get("ARCH") or subarch()))
+        roots = {r.symbol: r.source for r in requests.values() if r.value in ("y", "m")}
+        result.prune = prune(merged, modules, module_map, kconf, roots)
+    for request in requests.values():
+        merged.set(request.symbol, request.value, kind=request.kind)
+    result.seconds["merge"] = time.perf_counter() - clock
+    if root is None:
+        result.text = UNRESOLVED_HEADER + merged.dumps()
+        result.rows = [Row(r.symbol, r.value, r.value, "unresolved", "no --srctree: not checked", r.source)
+                       for r in requests.values()]
+        result.notes.append("UNRESOLVED: textual merge only; dependencies were not checked (use --srctree)")
+        return result
+    _resolve(result, root, merged, requests, kconf, arch)
+    result.seconds["total"] = time.perf_counter() - clock
+    return result
+
+
+def _resolve(result: MergeResult, root: Path, merged: KernelConfig, requests: dict[str, Request],
+             kconf: object | None, arch: str | None) -> None:
+    import time
+
+    from perflab.kernel.kconfig_explain import explain, load_kconfig
+    from perflab.kernel.resolve import Olddefconfig
+
+    merged_text = merged.dumps()
+    kconf_error = None
+    with Olddefconfig(root, merged_text, arch) as run:
+        run.start()
+        if kconf is None:  # parse Kconfig in Python while make/conf runs in its own processes
+            clock = time.perf_counter()
+            try:
+                kconf = load_kconfig(root, arch)
+            except PerflabError as error:
+                kconf_error = error.message
+            result.seconds["kconfiglib_parse"] = time.perf_counter() - clock
+        resolved = run.result()
+    result.seconds["olddefconfig"] = resolved.seconds
+    result.command = resolved.command
+    result.text = resolved.text
+    result.resolved = True
+    out = KernelConfig.loads(resolved.text, "<olddefconfig output>")
+    if kconf is not None:
+        with tempfile.TemporaryDirectory(prefix="perflab-kconfig-") as tmp:
+            path = Path(tmp) / ".config"
+            path.write_text(resolved.text, encoding="utf-8", errors="surrogateescape")
+            kconf.load_values(path)  # type: ignore[attr-defined]
+        defined = {name for name, sym in kconf.syms.items() if sym.nodes}  # type: ignore[attr-defined]
+    else:
+        result.notes.append(f"no explanations: {kconf_error}")
+        defined = _defined_by_scan(root)
+    for request in requests.values():
+        actual = out.get(request.symbol)
+        if request.symbol not in defined:
+            result.rows.append(Row(request.symbol, request.value, None, "absent",
+                                   "not defined in this tree's Kconfig", request.source))
+            continue
+        shown = actual if actual is not None else ("n" if request.value in _TRI else "")
+        if shown == request.value:
+            result.rows.append(Row(request.symbol, request.value, shown, "honoured", "", request.source))
+            continue
+        reason = explain(kconf, request.symbol, request.value, shown) if kconf is not None else ""
+        if actual is None:
+            reason = ("not written by conf (invisible); " + reason).rstrip("; ")
+        result.rows.append(Row(request.symbol, request.value, shown, "changed", reason or "unexplained",
+                               request.source))
+    before = merged.as_dict()
+    after = out.as_dict()
+    for name in sorted(set(before) | set(after)):
+        if name in requests:
+            continue
+        old, new = before.get(name), after.get(name)
+        if old == new or (old in (None, "n") and new in (None, "n")):
+            continue
+        reason = ""
+        tristate = (old or "n") in _TRI and (new or "n") in _TRI
+        if kconf is not None and name in defined:
+            reason = explain(kconf, name, old or "n" if tristate else old or "", new or "n" if tristate else
+                             new or "")
+        elif old is None:
+            reason = "new symbol: default applies"
+        result.side_effects.append(SideEffect(name, old, new, reason, old == "m" and new == "y"))

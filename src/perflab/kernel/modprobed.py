@@ -1,0 +1,134 @@
+"""modprobed-db lists and ``make localmodconfig``-style pruning of a .config.
+
+The rule (as scripts/kconfig/streamline_config.pl): every ``=m`` symbol is switched off unless it
+builds a listed module, gates the directory of one, or is needed by a kept symbol (its ``depends
+on``; for a prompt-less symbol also its defaults and one selector). Symbols the fragments ask to be
+``y``/``m`` are roots too, so pruning never removes what a requested value depends on.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from perflab.errors import PerflabError
+from perflab.kernel.config import KernelConfig
+from perflab.kernel.kbuild import ModuleMap, module_name
+from perflab.kernel.kconfig_explain import KernelKconfig, dependency_symbols, has_prompt, selector_symbols
+
+_MODULE_RE = re.compile(r"[A-Za-z0-9_-]+\Z")
+
+
+def read_modprobed_db(path: str | Path) -> list[str]:
+    """Module names, normalised (``-`` → ``_``), in file order without duplicates.
+
+    One module per line; blank lines and ``#`` comments (whole-line or trailing) are ignored.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as error:
+        raise PerflabError(f"{path}: cannot read: {error.strerror or error}") from error
+    names: list[str] = []
+    seen: set[str] = set()
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        if not _MODULE_RE.match(line):
+            raise PerflabError(f"{path}:{number}: not a module name: {line!r}")
+        name = module_name(line)
+        if name not in seen:
+            seen.add(name)
+            names.append(name)
+    return names
+
+
+@dataclass
+class PruneReport:
+    """What the modprobed-db pruning did, for the merge report."""
+
+    modules: int = 0
+    kept_modules: dict[str, list[str]] = field(default_factory=dict)  # module → its =m symbols
+    builtin_modules: dict[str, list[str]] = field(default_factory=dict)  # module → its =y symbols
+    not_enabled: dict[str, list[str]] = field(default_factory=dict)  # module → symbols off in BASE
+    unmapped: list[str] = field(default_factory=list)  # no obj- line in the tree builds it
+    kept_for: dict[str, str] = field(default_factory=dict)  # symbol → why it stays =m
+    forced_for_fragment: dict[str, str] = field(default_factory=dict)  # =m kept only for a fragment
+    pruned: list[str] = field(default_factory=list)  # =m → n
+    makefiles_read: int = 0
+
+
+def prune(config: KernelConfig, modules: list[str], module_map: ModuleMap, kconf: KernelKconfig,
+          fragment_roots: dict[str, str]) -> PruneReport:
+    """Switch off, in place, every ``=m`` symbol the listed modules and the fragment do not need.
+
+    ``fragment_roots`` maps a requested symbol to where it was requested (file:line).
+    """
+    report = PruneReport(modules=len(modules), makefiles_read=module_map.makefiles_read)
+    values = config.as_dict()
+    m_syms = {name for name, value in values.items() if value == "m"}
+    keep: dict[str, str] = {}
+    queue: deque[str] = deque()
+
+    def hold(symbol: str, why: str) -> None:
+        if symbol in m_syms and symbol not in keep:
+            keep[symbol] = why
+            queue.append(symbol)
+
+    for module in modules:
+        info = module_map.lookup(module)
+        if info is None or (not info.symbols and not info.always):
+            report.unmapped.append(module)
+            continue
+        mods = sorted(info.symbols & m_syms)
+        ys = sorted(s for s in info.symbols if values.get(s) == "y")
+        if mods:
+            report.kept_modules[module] = mods
+            for symbol in mods:
+                hold(symbol, f"builds module {module}")
+        elif ys or info.always:
+            report.builtin_modules[module] = ys
+        else:
+            report.not_enabled[module] = sorted(info.symbols)
+        for level in info.gates:
+            if not any(values.get(s) == "y" or s in keep for s in level):
+                for symbol in sorted(level & m_syms):
+                    hold(symbol, f"gates the directory of module {module}")
+    module_kept = set(keep)
+    for symbol, where in fragment_roots.items():
+        queue.append(symbol)
+        if symbol in m_syms and symbol not in keep:
+            keep[symbol] = f"requested at {where}"
+
+    from_fragment: set[str] = set(fragment_roots)
+    while queue:
+        name = queue.popleft()
+        sym = kconf.syms.get(name)
+        if sym is None or not sym.nodes:
+            continue
+        why = f"needed by {name}"
+        for dep in sorted(dependency_symbols(sym)):
+            if dep in m_syms and dep not in keep:
+                if name in from_fragment:
+                    from_fragment.add(dep)
+                hold(dep, why)
+        if not has_prompt(sym) and values.get(name) == "m":
+            selectors = selector_symbols(sym)
+            if selectors and not any(values.get(s) == "y" or s in keep for s in selectors):
+                chosen = next((s for s in selectors if s in m_syms), None)
+                if chosen is not None:
+                    if name in from_fragment:
+                        from_fragment.add(chosen)
+                    hold(chosen, f"selects {name}")
+    for symbol in sorted(from_fragment & set(keep) - module_kept):
+        if symbol not in fragment_roots:
+            report.forced_for_fragment[symbol] = keep[symbol]
+    report.kept_for = dict(sorted(keep.items()))
+    for entry in config:
+        if entry.value == "m" and entry.name not in keep:
+            config.set(entry.name, "n")
+            report.pruned.append(entry.name)
+    return report
