@@ -1,9 +1,286 @@
-"""`perflab bench` commands."""
+"""`perflab bench`: measure commands (interleaved), analyse, store, compare, export."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+from typer.core import TyperCommand
+
+_ARGV_KEY = "perflab_bench_argv"
+_SEP = "\0"
+
+
+class _BenchCommand(TyperCommand):
+    """Keeps ``-- CMD ARG...`` apart from quoted command strings, and reads the two-value
+    ``--parameter-list NAME VALUES`` (typer cannot declare a repeatable option of pairs)."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        args = list(args)
+        if "--" in args:
+            cut = args.index("--")
+            ctx.meta[_ARGV_KEY] = args[cut + 1:]
+            args = args[:cut]
+        out: list[str] = []
+        i = 0
+        while i < len(args):
+            if args[i] in ("--parameter-list", "-L") and i + 2 < len(args):
+                out += [args[i], args[i + 1] + _SEP + args[i + 2]]
+                i += 3
+            else:
+                out.append(args[i])
+                i += 1
+        return super().parse_args(ctx, out)
 
 
 def register(app: typer.Typer) -> None:
     """Attach this module's commands to the root app."""
+    app.command("bench", cls=_BenchCommand, no_args_is_help=True)(bench_command)
+
+
+def bench_command(
+    ctx: typer.Context,
+    commands: Annotated[list[str] | None, typer.Argument(
+        metavar="COMMAND...", help="Commands to measure, each one quoted string (split like a shell splits "
+        "words, run without a shell); several are compared. Or: -- CMD ARG... (one command as argv).",
+        show_default=False)] = None,
+    warmup: Annotated[int, typer.Option(
+        "--warmup", "-w", min=0, help="Unrecorded runs per command first.")] = 1,
+    runs: Annotated[int | None, typer.Option(
+        "--runs", "-r", min=1, help="Exactly N runs per command (no adaptive stopping).")] = None,
+    min_runs: Annotated[int | None, typer.Option(
+        "--min-runs", help="Adaptive: at least N runs [10].")] = None,
+    max_runs: Annotated[int | None, typer.Option(
+        "--max-runs", help="Adaptive: at most N runs [1000].")] = None,
+    max_time: Annotated[float | None, typer.Option(
+        "--max-time", help="Adaptive: stop after S seconds of measuring (once --min-runs are done) [5].")]
+    = None,
+    target_precision: Annotated[float | None, typer.Option(
+        "--target-precision", help="Adaptive: stop when every command's 95 % CI half-width of the median "
+        "is below P × median [0.01].")] = None,
+    seed: Annotated[int | None, typer.Option(
+        "--seed", help="Seed of the interleaving order (recorded).")] = None,
+    shell: Annotated[bool, typer.Option("--shell", help="Run commands with sh -c; the shell's spawn cost is "
+                                        "measured interleaved and subtracted.")] = False,
+    prepare: Annotated[list[str] | None, typer.Option(
+        "--prepare", "-p", help="Run before every run, not timed (once for all, or once per command).")]
+    = None,
+    setup: Annotated[list[str] | None, typer.Option(
+        "--setup", "-s", help="Run once before a command's runs.")] = None,
+    cleanup: Annotated[list[str] | None, typer.Option(
+        "--cleanup", "-c", help="Run once after a command's runs.")] = None,
+    timeout: Annotated[float | None, typer.Option(
+        "--timeout", help="Kill a run (its whole process group) after S seconds; recorded as timed out.")]
+    = None,
+    input_file: Annotated[Path | None, typer.Option("--input", help="File fed to each run's stdin.")] = None,
+    show_output: Annotated[bool, typer.Option(
+        "--show-output", help="Show the commands' output (stderr).")] = False,
+    env: Annotated[list[str] | None, typer.Option(
+        "--env", "-e", help="KEY=VALUE for the runs (repeatable).")] = None,
+    name: Annotated[list[str] | None, typer.Option(
+        "--name", "-n", help="Name per command (repeatable).")] = None,
+    parameter_list: Annotated[list[str] | None, typer.Option(
+        "--parameter-list", "-L", metavar="NAME VALUES",
+        help="Run with {NAME} = each comma-separated value (repeatable; cartesian product).")] = None,
+    parameter_scan: Annotated[tuple[str, str, str] | None, typer.Option(
+        "--parameter-scan", "-P", metavar="NAME LO HI", help="{NAME} = LO, LO+step, … HI.")] = None,
+    step: Annotated[str | None, typer.Option("--step", "-D", help="Step of --parameter-scan [1].")] = None,
+    metric: Annotated[list[str] | None, typer.Option(
+        "--metric", help="NAME=REGEX[:UNIT[:higher|lower]]: a number parsed from each run's output "
+        "(first capture group), analysed like time.")] = None,
+    ignore_failure: Annotated[bool, typer.Option("--ignore-failure", "-i",
+                                                 help="Keep going when a run fails.")] = False,
+    pin: Annotated[str | None, typer.Option("--pin", help="Pin the runs to CPUS (e.g. 0-1,3).")] = None,
+    nice: Annotated[int | None, typer.Option("--nice", help="Nice value of the runs.")] = None,
+    sched: Annotated[str | None, typer.Option("--sched", help="Scheduling policy, e.g. fifo:10.")] = None,
+    membind: Annotated[str | None, typer.Option("--membind", help="Bind memory to NUMA NODES.")] = None,
+    interleave: Annotated[str | None, typer.Option(
+        "--interleave", help="Interleave memory on NODES.")] = None,
+    thp: Annotated[str | None, typer.Option(
+        "--thp", help="'never': no transparent huge pages for the runs.")] = None,
+    no_aslr: Annotated[bool, typer.Option("--no-aslr", help="Disable address-space randomization.")] = False,
+    export_json: Annotated[Path | None, typer.Option(
+        "--export-json", help="Write hyperfine-schema JSON.")] = None,
+    export_markdown: Annotated[Path | None, typer.Option(
+        "--export-markdown", help="Write a markdown table.")] = None,
+    export_csv: Annotated[Path | None, typer.Option("--export-csv", help="Write CSV.")] = None,
+    save_baseline: Annotated[str | None, typer.Option(
+        "--save-baseline", help="Save the result as baseline NAME.")] = None,
+    baseline: Annotated[str | None, typer.Option(
+        "--baseline", help="Compare with stored baseline NAME.")] = None,
+    db: Annotated[str | None, typer.Option("--db", help="Store URL (default $PERFLAB_DB or "
+                                           "sqlite:///.perflab/perflab.db).")] = None,
+    alpha: Annotated[float, typer.Option("--alpha", help="Significance level of verdicts.")] = 0.05,
+    noise: Annotated[float, typer.Option(
+        "--noise", help="Noise band: changes within ±NOISE are no change.")] = 0.01,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no table.")] = False,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print the result (with its analysis) as JSON.")] = False,
+) -> None:
+    """Measure commands: warm-up, interleaved randomized blocks, adaptive run count, wall/user/sys time,
+    the workload's own peak memory and custom metrics; every result is stored."""
+    from perflab.bench.commands import (
+        Command,
+        expand,
+        parse_env,
+        parse_metric,
+        parse_parameter_list,
+        parse_parameter_scan,
+    )
+    from perflab.bench.runner import BenchOptions, run_benchmark
+    from perflab.bench.scheduler import RunCount
+    from perflab.errors import PerflabError
+
+    argv_command = ctx.meta.get(_ARGV_KEY)
+    templates = list(commands or [])
+    if argv_command is not None:
+        if templates:
+            raise PerflabError("give commands either as quoted strings or after --, not both")
+        if not argv_command:
+            raise PerflabError("nothing after --: perflab bench [OPTIONS] -- CMD ARG...")
+    parameters = []
+    for item in parameter_list or []:
+        key, sep, values = item.partition(_SEP)
+        if not sep:
+            raise PerflabError(f"--parameter-list {item}: expected two values, NAME and a,b,c")
+        parameters.append(parse_parameter_list(key, values))
+    if parameter_scan is not None:
+        parameters.append(parse_parameter_scan(*parameter_scan, step))
+    elif step is not None:
+        raise PerflabError("--step needs --parameter-scan")
+
+    if argv_command is not None:
+        if parameters or shell:
+            # substitute in argv words; with --shell the argv is joined into one sh -c string
+            import shlex
+
+            templates = [shlex.join(argv_command)]
+        else:
+            cmd = Command.from_argv(argv_command, name=(name or [None])[0])
+            if name and len(name) != 1:
+                raise PerflabError(f"{len(name)} --name given for 1 command")
+            hooks = expand(["true"], prepare=prepare or [], setup=setup or [], cleanup=cleanup or [])[0]
+            cmd.prepare, cmd.setup, cmd.cleanup = hooks.prepare, hooks.setup, hooks.cleanup
+            command_list = [cmd]
+    if argv_command is None or parameters or shell:
+        command_list = expand(templates, names=name or [], shell=shell, parameters=parameters,
+                              prepare=prepare or [], setup=setup or [], cleanup=cleanup or [])
+
+    if runs is not None and (min_runs is not None or max_runs is not None):
+        raise PerflabError("--runs fixes the run count; it cannot be combined with --min-runs/--max-runs")
+    defaults = RunCount()
+    count = RunCount(runs=runs, min_runs=min_runs if min_runs is not None else defaults.min_runs,
+                     max_runs=max_runs if max_runs is not None else max(defaults.max_runs, min_runs or 0),
+                     max_time_s=max_time if max_time is not None else defaults.max_time_s,
+                     target_precision=target_precision if target_precision is not None
+                     else defaults.target_precision)
+    count.validate()
+    if timeout is not None and timeout <= 0:
+        raise PerflabError(f"--timeout {timeout}: must be positive")
+    if not 0 < alpha < 1:
+        raise PerflabError(f"--alpha {alpha}: must be between 0 and 1")
+    if not 0 <= noise < 1:
+        raise PerflabError(f"--noise {noise}: must be between 0 and 1")
+    for path in (export_json, export_markdown, export_csv):
+        if path is not None and not path.parent.resolve().is_dir():
+            raise PerflabError(f"cannot export to {path}: directory {path.parent} does not exist")
+
+    tuning = None
+    if any(v is not None for v in (pin, nice, sched, membind, interleave, thp)) or no_aslr:
+        from perflab.system.process import ProcessTuning
+
+        tuning = ProcessTuning.from_options(pin=pin, nice=nice, sched=sched, membind=membind,
+                                            interleave=interleave, thp=thp, no_aslr=no_aslr)
+
+    options = BenchOptions(
+        count=count, warmup=warmup, seed=seed, timeout_s=timeout,
+        input_path=str(input_file) if input_file is not None else None, show_output=show_output,
+        env=parse_env(env or []), shell=shell, ignore_failure=ignore_failure,
+        metrics=[parse_metric(m) for m in metric or []], tuning=tuning,
+    )
+
+    from perflab.store.db import Store
+
+    store = Store.open(db)  # a bad URL fails before anything is measured
+    base = store.baseline(baseline) if baseline else None
+
+    from rich.console import Console
+
+    from perflab.bench.progress import ProgressObserver
+
+    err_console = Console(stderr=True)
+    out_console = err_console if as_json else Console()
+    with _sigterm_as_interrupt(), ProgressObserver(err_console, enabled=not quiet) as observer:
+        bench = run_benchmark(command_list, options, observer=observer)
+
+    from perflab.report.analysis import analyze, compare_benchmarks
+
+    bench.analysis = analyze(bench, alpha=alpha, noise=noise)
+    comparison = None
+    if base is not None and bench.commands and any(c.runs for c in bench.commands):
+        comparison = compare_benchmarks(base, bench, alpha=alpha, noise=noise)
+        bench.analysis["baseline_comparison"] = comparison
+    bench_id = store.save(bench)
+    if save_baseline:
+        if bench.status == "complete":
+            store.set_baseline(save_baseline, bench_id)
+        else:
+            err_console.print(f"perflab: not saved as baseline {save_baseline!r}: the benchmark is "
+                              f"{bench.status}", highlight=False)
+    for path, fmt in ((export_json, "json"), (export_markdown, "markdown"), (export_csv, "csv")):
+        if path is not None:
+            from perflab.report.export import export_benchmark
+
+            export_benchmark(bench, path, fmt)
+
+    if as_json:
+        import json
+
+        typer.echo(json.dumps(_finite(bench.to_dict()), indent=2))
+    if not quiet:
+        from perflab.report.terminal import print_benchmark, print_comparison
+
+        print_benchmark(out_console, bench, bench.analysis)
+        if comparison is not None:
+            out_console.print()
+            print_comparison(out_console, comparison)
+        err_console.print(f"saved as #{bench_id} in {store.url}"
+                          + (f" (baseline {save_baseline!r})" if save_baseline and bench.status == "complete"
+                             else ""), highlight=False)
+    if bench.status == "failed":
+        raise PerflabError(f"{bench.message} (the {sum(len(c.runs) for c in bench.commands)} runs measured "
+                           f"are saved as #{bench_id})")
+    if bench.status == "interrupted":
+        print(f"perflab: interrupted; the {sum(len(c.runs) for c in bench.commands)} runs measured are saved "
+              f"as #{bench_id}", file=sys.stderr)
+        raise typer.Exit(130)
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no NaN/Infinity: undefined figures become null."""
+    if isinstance(value, float):
+        return value if value == value and value not in (float("inf"), float("-inf")) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+class _sigterm_as_interrupt:  # noqa: N801 - used like a function
+    """SIGTERM during the measurement saves what was measured, like Ctrl-C."""
+
+    def __enter__(self) -> None:
+        import signal
+
+        def handler(signum: int, frame: object) -> None:
+            raise KeyboardInterrupt
+
+        self._old = signal.signal(signal.SIGTERM, handler)
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        signal.signal(signal.SIGTERM, self._old)
