@@ -32,14 +32,14 @@ def _changes(machine: dict[str, bytes]) -> dict[str, str]:
     rmem = get_knob("net.ipv4.tcp_rmem").read().split()
     somaxconn = int(get_knob("net.core.somaxconn").read())
     aslr = get_knob("kernel.randomize_va_space").read()
-    cc = get_knob("net.ipv4.tcp_congestion_control")
+    mtu = get_knob("net.ipv4.tcp_mtu_probing").read()
     return {
         "vm.swappiness": other_value(swappiness, ["13", "17"]),
         "transparent_hugepage.enabled": other_value(thp, ["never", "madvise"]),
         "net.ipv4.tcp_rmem": f"{rmem[0]} {int(rmem[1]) + 4096} {rmem[2]}",
         "net.core.somaxconn": f">={somaxconn + 128}",
         "kernel.randomize_va_space": other_value(aslr, ["1", "2"]),
-        "net.ipv4.tcp_congestion_control": other_value(cc.read(), cc.options() or []),
+        "net.ipv4.tcp_mtu_probing": other_value(mtu, ["1", "2"]),
         "vm.dirty_bytes": "67108864",  # switches the pair from ratio to bytes
     }
 
@@ -97,10 +97,9 @@ def test_value_the_kernel_rejects_is_not_applicable_and_the_rest_applies(machine
 
 
 def test_alternatives_take_the_first_value_that_works(machine: dict[str, bytes]) -> None:
-    knob = get_knob("net.ipv4.tcp_congestion_control")
-    offered = knob.options() or []
-    target = other_value(knob.read(), offered)
-    report = apply_settings({knob.name: f"nosuchcc|{target}"})
+    knob = get_knob("transparent_hugepage.defrag")
+    target = other_value(knob.read(), knob.options() or [])
+    report = apply_settings({knob.name: f"nosuchmode|{target}"})
     assert report.results[0].status == "applied" and knob.read() == target
     rollback()
     assert snapshot() == machine

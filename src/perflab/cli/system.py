@@ -40,6 +40,12 @@ def _load(profile: str | None, profile_file: str | None) -> Any:
     return load_profile(profile, profile_file=profile_file)
 
 
+def _fail(message: str) -> None:
+    from perflab.errors import PerflabError
+
+    raise PerflabError(message)
+
+
 def _dump(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
 
@@ -110,7 +116,11 @@ def apply(
         if report.rolled_back:
             console.print("a knob failed: everything this apply changed was put back")
     if not report.ok:
-        raise typer.Exit(1)
+        failed = [r.knob for r in report.results if r.status == "failed"]
+        _fail(
+            f"apply {loaded.name}: {', '.join(failed)} failed"
+            + ("; everything this apply changed was put back" if report.rolled_back else "")
+        )
 
 
 @app.command()
@@ -141,8 +151,9 @@ def verify(
         console.print(table)
         if not rows:
             console.print("nothing to verify: perflab has no changes in force")
-    if any(row.status == "drift" for row in rows):
-        raise typer.Exit(1)
+    drifted = [row.knob for row in rows if row.status == "drift"]
+    if drifted:
+        _fail(f"{len(drifted)} knob(s) differ from what was expected: {', '.join(drifted)}")
 
 
 @app.command()
@@ -163,7 +174,8 @@ def rollback(as_json: bool = _JSON) -> None:
         if report.message:
             console.print(report.message)
     if not report.ok:
-        raise typer.Exit(1)
+        failed = [r.knob for r in report.results if r.status == "failed"]
+        _fail(f"rollback could not restore {', '.join(failed)}; the journal keeps them")
 
 
 @app.command()

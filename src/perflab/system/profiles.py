@@ -102,7 +102,7 @@ def _load(path: Path, dirs: list[Path], stack: list[Path]) -> tuple[dict[str, st
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        line = getattr(error, "lineno", None) or _lineno_from_message(str(error))
+        line = getattr(error, "lineno", None) or _lineno_from_message(str(error), text)
         raise PerflabError(f"{path}:{line}: malformed TOML: {error}") from None
     unknown = set(data) - {"description", "include", "settings"}
     if unknown:
@@ -205,6 +205,8 @@ def _line_of(path: Path, key: str, text: str | None = None) -> int:
     return 1
 
 
-def _lineno_from_message(message: str) -> int:
+def _lineno_from_message(message: str, text: str) -> int:
     match = re.search(r"line (\d+)", message)
-    return int(match.group(1)) if match else 1
+    if match:
+        return int(match.group(1))
+    return max(1, len(text.splitlines())) if "end of document" in message else 1
