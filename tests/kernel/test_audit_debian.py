@@ -99,3 +99,18 @@ def test_cli_config_errors(tmp_path: Path) -> None:
     assert result.stderr.startswith(f"perflab: error: {bad}:2:")
     missing = run_cli("kernel", "audit", "--config", str(tmp_path / "nope"))
     assert missing.returncode == 1 and "cannot read" in missing.stderr
+
+
+def test_copied_proc_crypto_judged_by_that_config(tmp_path: Path) -> None:
+    """This machine's /proc/crypto read as a copied file next to Debian 6.12's config: a ``*-lib`` hash
+    driver counts as accelerated only with the config's CRYPTO_LIB_*_ARCH=y, which 6.12 does not have."""
+    copy = tmp_path / "crypto"
+    copy.write_text(Path("/proc/crypto").read_text())
+    report = audit(load_groups(), gather_sources(CONFIG_612, D612, proc_crypto=copy))
+    assert report.algorithms and not report.running
+    libs = [a for a in report.algorithms if a.driver is not None and a.driver.endswith("-lib")]
+    assert bool(libs) == any(f"driver       : {a.algorithm}-lib\n" in copy.read_text()
+                             for a in report.algorithms)
+    for algo in libs:
+        assert algo.kind == "generic"
+        assert "absent: generic C code" in algo.reason

@@ -86,3 +86,18 @@ def test_cli_json_and_table() -> None:
     assert table.returncode == 0, table.stderr
     assert "CONFIG_CRYPTO_AES_NI_INTEL" in table.stdout and "/proc/crypto" in table.stdout
     assert "[crypto]" in table.stdout or not data["findings"]
+
+
+def test_unregistered_templates_explained_from_config() -> None:
+    config, _ = running_config()
+    report = audit(load_groups(), gather_sources())
+    algos = {a.algorithm: a for a in report.algorithms}
+    for name, symbol in (("xts(aes)", "CRYPTO_XTS"), ("gcm(aes)", "CRYPTO_GCM")):
+        algo = algos[name]
+        if algo.driver is not None:
+            continue
+        if config.get(symbol) in ("y", "m"):
+            assert f"registered on first use (CONFIG_{symbol}={config.get(symbol)})" in algo.reason
+            assert f"would wrap aes driver {algos['aes'].driver}" in algo.reason
+        else:
+            assert algo.reason.startswith(f"cannot be instantiated: template CONFIG_{symbol}")

@@ -198,6 +198,28 @@ def algorithm_state(group: str, spec: AlgorithmSpec, src: Sources) -> AlgorithmS
     return AlgorithmState(group, spec.name, best.driver, best.priority, best.module, kind, reason, others)
 
 
+_TEMPLATE_SYMBOLS = {"xts": "CRYPTO_XTS", "cbc": "CRYPTO_CBC", "gcm": "CRYPTO_GCM", "ctr": "CRYPTO_CTR"}
+
+
+def _explain_template(algo: AlgorithmState, by_name: dict[str, AlgorithmState], config: KernelConfig) -> None:
+    """For an unregistered ``tmpl(cipher)``: is the template built, and which cipher driver it would wrap."""
+    if algo.driver is not None or "(" not in algo.algorithm or not algo.algorithm.endswith(")"):
+        return
+    template, inner = algo.algorithm[:-1].split("(", 1)
+    symbol = _TEMPLATE_SYMBOLS.get(template)
+    value = config.get(symbol) if symbol else None
+    base = by_name.get(inner)
+    wraps = (f"; would wrap {inner} driver {base.driver} ({base.kind})"
+             if base is not None and base.driver is not None else "")
+    if symbol and value not in ("y", "m"):
+        shown = "is absent" if value is None else "is not set" if value == "n" else f"={value}"
+        algo.reason = f"cannot be instantiated: template CONFIG_{symbol} {shown}"
+    elif symbol:
+        algo.reason = f"template instance, registered on first use (CONFIG_{symbol}={value}){wraps}"
+    else:
+        algo.reason += wraps
+
+
 def _enabled(value: str | None) -> bool:
     return value in ("y", "m")
 
@@ -278,6 +300,8 @@ def audit(groups: list[Group], src: Sources) -> AuditReport:
     if src.crypto is not None:
         algorithms = [algorithm_state(group.name, spec, src) for group in groups for spec in group.algorithms]
     by_name = {algo.algorithm: algo for algo in algorithms}
+    for algo in algorithms:
+        _explain_template(algo, by_name, src.config)
     for group in groups:
         states = [symbol_state(group.name, spec, src) for spec in group.symbols]
         symbols.extend(states)
