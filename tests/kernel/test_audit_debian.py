@@ -10,8 +10,11 @@ Expected states were checked by hand against the files:
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
+
+import pytest
 
 from perflab.kernel.audit import ABSENT, BUILTIN, MODULE, NOT_SET, audit, gather_sources
 from perflab.kernel.hotpath import load_groups
@@ -114,3 +117,27 @@ def test_copied_proc_crypto_judged_by_that_config(tmp_path: Path) -> None:
     for algo in libs:
         assert algo.kind == "generic"
         assert "absent: generic C code" in algo.reason
+
+
+def test_gzipped_config_and_boot_fallback(tmp_path: Path) -> None:
+    import gzip
+
+    from perflab.errors import PerflabError
+    from perflab.kernel.audit import running_config
+
+    packed = tmp_path / "config.gz"
+    packed.write_bytes(gzip.compress(CONFIG_61.read_bytes()))
+    st = _states(packed, D61)
+    assert st["NVME_KEYRING"].state == ABSENT and st["CRYPTO_AES_NI_INTEL"].state == MODULE
+    # No /proc/config.gz: /boot/config-<release> is used; neither: one clear error naming both.
+    boot = tmp_path / "boot"
+    boot.mkdir()
+    shutil.copy(CONFIG_61, boot / "config-6.1.0-56-amd64")
+    config, label = running_config(tmp_path / "no-config.gz", boot, release="6.1.0-56-amd64")
+    assert label == str(boot / "config-6.1.0-56-amd64") and config.get("KVM_AMD") == "m"
+    with pytest.raises(PerflabError, match=r"no-config\.gz .* nor .*config-9\.9 exists"):
+        running_config(tmp_path / "no-config.gz", boot, release="9.9")
+    truncated = tmp_path / "bad.gz"
+    truncated.write_bytes(packed.read_bytes()[:100])
+    with pytest.raises(PerflabError, match=f"^{re.escape(str(truncated))}: cannot read"):
+        _states(truncated, None)
