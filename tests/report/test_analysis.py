@@ -24,16 +24,17 @@ def bench(*commands, env=None) -> Benchmark:  # type: ignore[no-untyped-def]
 
 
 def test_real_sleeps_slower_verdict_with_true_ratio_in_ci() -> None:
-    b = real_benchmark([["sleep", "0.010"], ["sleep", "0.013"]], runs=12)
+    """Twice as long survives a loaded 2-vCPU CI machine; the engine's own tests do the 1.3× case."""
+    b = real_benchmark([["sleep", "0.010"], ["sleep", "0.020"]], runs=15)
     a = analyze(b, seed=1)
     (cmp,) = a["comparisons"]
     assert cmp["verdict"] == "slower"
     lo, hi = cmp["ratio_ci"]
-    assert lo > 1.01
-    # sleep overhead (~1 ms) shrinks the ratio below 1.3; it still lies well above 1.1
-    assert 1.1 < cmp["ratio"] < 1.35
-    assert a["commands"][0]["wall"]["n"] == 12
-    assert a["commands"][0]["user"]["n"] == 12
+    assert lo <= cmp["ratio"] <= hi
+    # process start-up (~1 ms) shrinks the ratio below 2; it still lies well above 1.4
+    assert lo > 1.4 and hi < 2.2
+    assert a["commands"][0]["wall"]["n"] == 15
+    assert a["commands"][0]["user"]["n"] == 15
     json.dumps(a, allow_nan=False)
 
 

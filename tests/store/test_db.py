@@ -115,7 +115,13 @@ import sys, time
 from perflab.store.db import Store
 sys.path.insert(0, sys.argv[3])
 from test_db import make_benchmark
+from pathlib import Path
 store = Store.open(sys.argv[1])
+barrier = Path(sys.argv[4])
+(barrier / sys.argv[5]).touch()
+deadline = time.monotonic() + 30
+while len(list(barrier.iterdir())) < 2 and time.monotonic() < deadline:  # start writing together
+    time.sleep(0.001)
 start = time.monotonic()
 for i in range(int(sys.argv[2])):
     store.save(make_benchmark(20))
@@ -123,16 +129,19 @@ print(start, time.monotonic())
 """
 
 
+@pytest.mark.slow
 def test_two_processes_write_at_once(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'shared.db'}"
     Store.open(url).close()
     src = str(Path(perflab.__file__).parents[1])
     env = {**os.environ, "PYTHONPATH": src}
     here = str(Path(__file__).parent)
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
     procs = [
-        subprocess.Popen([sys.executable, "-c", WRITER, url, "100", here], env=env,
+        subprocess.Popen([sys.executable, "-c", WRITER, url, "50", here, str(barrier), str(i)], env=env,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for _ in range(2)
+        for i in range(2)
     ]
     spans = []
     for proc in procs:
@@ -143,5 +152,5 @@ def test_two_processes_write_at_once(tmp_path: Path) -> None:
     assert max(s[0] for s in spans) < min(s[1] for s in spans)
     with Store.open(url) as store:
         rows = store.list(limit=1000)
-        assert len(rows) == 2 * 100
+        assert len(rows) == 2 * 50
         assert all(row.runs == 40 for row in rows)

@@ -161,12 +161,14 @@ def compare_commands(
 ) -> list[dict[str, Any]]:
     """Compare each pair on wall time and every metric both sides have; one Holm family for all."""
     jobs: list[tuple[CommandResult, CommandResult, str, str]] = []
-    for base, cand, label in pairs:
+    pair_of: list[int] = []
+    for k, (base, cand, label) in enumerate(pairs):
         names = metrics if metrics is not None else [WALL] + [
             m.name for m in cand.metrics if any(b.name == m.name for b in base.metrics)
         ]
         for metric in names:
             jobs.append((base, cand, label, metric))
+            pair_of.append(k)
     if not jobs:
         return []
     results = compare_many(
@@ -175,11 +177,11 @@ def compare_commands(
         higher_is_better=[metric_direction(c, m) for _, c, _, m in jobs],
     )  # fmt: skip
     out = []
-    for (base, cand, label, metric), result in zip(jobs, results, strict=True):
+    for (base, cand, label, metric), k, result in zip(jobs, pair_of, results, strict=True):
         unit = "s" if metric == WALL else next((s.unit for s in cand.metrics if s.name == metric), "")
         out.append({
             "metric": metric, "unit": unit, "baseline": base.name, "candidate": cand.name,
-            "against": label, "family_size": len(jobs), **comparison_to_dict(result),
+            "against": label, "pair": k, "family_size": len(jobs), **comparison_to_dict(result),
         })  # fmt: skip
     return out
 
@@ -211,9 +213,13 @@ def analyze(
                 if excluded else []
             ),
         })  # fmt: skip
+    pairs = _pairs(benchmark, baseline)
     comparisons = compare_commands(
-        _pairs(benchmark, baseline), alpha=alpha, noise=noise, confidence=confidence, n_boot=n_boot, seed=seed
+        pairs, alpha=alpha, noise=noise, confidence=confidence, n_boot=n_boot, seed=seed
     )
+    for c in comparisons:  # names may repeat (A/A runs); the index says which command it was
+        cand = pairs[c["pair"]][1]
+        c["candidate_index"] = next(i for i, cmd in enumerate(benchmark.commands) if cmd is cand)
     result: dict[str, Any] = {
         "alpha": alpha,
         "noise": noise,

@@ -1,0 +1,69 @@
+"""Exports: one module per format behind the ``Exporter`` interface (hyperfine's src/export layout).
+
+``json`` is hyperfine's schema exactly; ``markdown`` and ``csv`` follow hyperfine's layout and add the
+uncertainty perflab computes; ``perflab`` is perflab's own full result (raw runs, environment).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from perflab.errors import PerflabError
+from perflab.report.export.base import Exporter, atomic_write
+from perflab.report.export.csv_fmt import CsvExporter
+from perflab.report.export.hyperfine_json import (
+    HyperfineJsonExporter,
+    hyperfine_result,
+    import_hyperfine_json,
+)
+from perflab.report.export.markdown import MarkdownExporter
+from perflab.store.model import Benchmark
+
+
+class PerflabJsonExporter:
+    name = "perflab"
+    extension = ".json"
+
+    def serialize(self, benchmark: Benchmark, analysis: dict[str, Any]) -> bytes:
+        data = benchmark.to_dict()
+        data["analysis"] = analysis
+        return (json.dumps(data, indent=2, allow_nan=False) + "\n").encode()
+
+
+EXPORTERS: dict[str, Exporter] = {
+    e.name: e for e in (HyperfineJsonExporter(), MarkdownExporter(), CsvExporter(), PerflabJsonExporter())
+}
+
+
+def render(benchmark: Benchmark, fmt: str, analysis: dict[str, Any] | None = None) -> bytes:
+    """The bytes of one format (``json``, ``markdown``, ``csv`` or ``perflab``)."""
+    exporter = EXPORTERS.get(fmt)
+    if exporter is None:
+        raise PerflabError(f"unknown export format {fmt!r} (choose from {', '.join(EXPORTERS)})")
+    if analysis is None:
+        analysis = benchmark.analysis if benchmark.analysis.get("commands") else None
+    if analysis is None:
+        from perflab.report.analysis import analyze
+
+        analysis = analyze(benchmark)
+    return exporter.serialize(benchmark, analysis)
+
+
+def export_benchmark(
+    benchmark: Benchmark, path: str | os.PathLike[str], fmt: str, analysis: dict[str, Any] | None = None
+) -> None:
+    """Write one export file atomically (temp file + fsync + rename)."""
+    atomic_write(path, render(benchmark, fmt, analysis))
+
+
+__all__ = [
+    "EXPORTERS",
+    "Exporter",
+    "atomic_write",
+    "export_benchmark",
+    "hyperfine_result",
+    "import_hyperfine_json",
+    "render",
+]
