@@ -252,7 +252,7 @@ def feature_findings(group: Group, src: Sources, algorithms: dict[str, Algorithm
             if algo is None:
                 continue
             if algo.driver is None:
-                runs.append(f"{name}: no driver registered")
+                runs.append(f"{name}: not registered ({algo.reason})")
             else:
                 runs.append(f"{name} runs on {algo.driver} ({algo.kind}, priority {algo.priority})")
         if runs:
