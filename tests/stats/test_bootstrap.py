@@ -14,7 +14,7 @@ import pytest
 from scipy import stats as sps
 
 from perflab.errors import PerflabError
-from perflab.stats.bootstrap import bootstrap_ci, median_ci, ratio_ci
+from perflab.stats.bootstrap import _medians_of_resamples, bootstrap_ci, median_ci, ratio_ci
 
 
 def test_order_statistic_median_ci_hand_computed() -> None:
@@ -51,6 +51,14 @@ def test_bootstrap_ci_agrees_with_scipy_percentile_bootstrap() -> None:
     ref = sps.bootstrap((x,), np.mean, n_resamples=4000, method="percentile", random_state=5)
     assert ours[0] == pytest.approx(ref.confidence_interval.low, rel=0.02)
     assert ours[1] == pytest.approx(ref.confidence_interval.high, rel=0.02)
+
+
+@pytest.mark.parametrize("n", [3, 4, 7, 10, 201])
+def test_fast_median_path_equals_numpy_median_of_resamples(n: int) -> None:
+    rng = np.random.default_rng(n)
+    xs = np.sort(rng.integers(0, 5, n).astype(float) + rng.normal(0, 0.1, n) * (n % 2))  # ties when n even
+    idx = rng.integers(0, n, size=(300, n))
+    assert np.array_equal(_medians_of_resamples(xs, idx), np.median(xs[idx], axis=1))
 
 
 def test_bootstrap_ci_accepts_statistic_without_axis() -> None:
