@@ -1,7 +1,8 @@
 """A small loopback TCP transfer for `tune try` tests: sends SIZE_MB over 127.0.0.1 and prints MB/s.
 
 The congestion control of the sending socket is whatever the system default is at connect time; the
-script reports it (and appends it to $CC_LOG when set) so a test can check which setting was in force.
+script reports it (and appends it to $CC_LOG when set) so a test can check which setting was in force;
+with $FAIL_IF_CC it exits 3 under that congestion control (to test failure handling mid-trial).
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ def main() -> int:
     if received != total:
         print(f"short transfer: {received} of {total} bytes", file=sys.stderr)
         return 1
+    if os.environ.get("FAIL_IF_CC") == cc:
+        print(f"failing on purpose: congestion control is {cc}", file=sys.stderr)
+        return 3
     log = os.environ.get("CC_LOG")
     if log:
         with open(log, "a") as handle:

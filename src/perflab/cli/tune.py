@@ -1,7 +1,169 @@
-"""`perflab tune` commands (filled in by the tune work)."""
+"""`perflab tune` commands: try a tuning against the current settings and keep it only if it helps."""
 
 from __future__ import annotations
 
+import sys
+from typing import Annotated, Any
+
 import typer
 
-app = typer.Typer(help="tune commands.", no_args_is_help=True)
+app = typer.Typer(help="Try tunings in a measured closed loop (apply → measure → restore).",
+                  no_args_is_help=True)
+
+
+def _fmt(value: float | None, unit: str) -> str:
+    if value is None:
+        return "n/a"
+    if unit == "s":
+        from perflab.report.format import fmt_time
+
+        return fmt_time(value)
+    from perflab.report.format import fmt_value
+
+    return fmt_value(value, unit)
+
+
+def _ratio(comparison: dict[str, Any]) -> str:
+    ratio, (lo, hi) = comparison["ratio"], comparison["ratio_ci"]
+    if ratio is None:
+        return "n/a"
+    if lo is None or hi is None:
+        return f"{ratio:.3f} (no CI: {comparison['reason']})"
+    return f"{ratio:.3f} [{lo:.3f}, {hi:.3f}]"
+
+
+_Opt = typer.Option
+
+
+@app.command(name="try")
+def try_(
+    words: Annotated[list[str] | None, typer.Argument(
+        metavar="[PROFILE] -- CMD [ARG...]",
+        help="A profile to try (omit with --knob), then the command after --.")] = None,
+    knob: Annotated[list[str] | None, _Opt(
+        "--knob", help="NAME=V1,V2,…: try each value (repeat for a product).")] = None,
+    metric: Annotated[list[str] | None, _Opt(
+        "--metric", help="NAME=REGEX[:UNIT[:higher|lower]] parsed from the command's output.")] = None,
+    blocks: Annotated[int, _Opt("--blocks", help="Alternating blocks (each variant once per block).")] = 4,
+    runs_per_block: Annotated[int, _Opt("--runs-per-block", help="Measured runs per variant per block.")] = 3,
+    warmup: Annotated[int, _Opt("--warmup", help="Unrecorded runs after every switch of settings.")] = 1,
+    alpha: Annotated[float, _Opt("--alpha", help="Significance level (Holm-adjusted).")] = 0.05,
+    noise: Annotated[float, _Opt(
+        "--noise", help="Changes within ±noise (a fraction) count as no change.")] = 0.01,
+    decide_by: Annotated[str | None, _Opt(
+        "--decide-by", help="Metric deciding --keep-if-better (default: first --metric, else wall).")] = None,
+    keep_if_better: Annotated[bool, _Opt(
+        "--keep-if-better", help="Leave the best candidate applied if significantly better.")] = False,
+    timeout: Annotated[float | None, _Opt("--timeout", help="Kill a run after this many seconds.")] = None,
+    seed: Annotated[int | None, _Opt("--seed", help="Seed for the run order and the resampling.")] = None,
+    db: Annotated[str | None, _Opt(
+        "--db", help="Store URL (default $PERFLAB_DB or ./.perflab/perflab.db).")] = None,
+) -> None:
+    """Measure CMD under the current settings and under each candidate, alternating in blocks, then print
+    per metric the ratio with its CI and the verdict. Everything is rolled back unless --keep-if-better
+    finds a candidate significantly better. Example:
+    perflab tune try --knob net.ipv4.tcp_congestion_control=cubic,bbr -- ./load-test"""
+    from perflab.bench.commands import parse_metric
+    from perflab.errors import PerflabError
+    from perflab.lab.tune_try import (
+        Events,
+        TrialOptions,
+        candidate_from_profile,
+        candidates_from_knobs,
+        run_trial,
+    )
+    from perflab.store.db import Store
+
+    words = list(words or [])
+    knob, metric = list(knob or []), list(metric or [])
+    if knob:
+        candidates, argv = candidates_from_knobs(knob), words
+    else:
+        if len(words) < 2:
+            raise PerflabError("usage: perflab tune try PROFILE -- CMD [ARG…]  or  "
+                               "perflab tune try --knob NAME=V1,V2 -- CMD [ARG…]")
+        candidates, argv = [candidate_from_profile(words[0])], words[1:]
+    options = TrialOptions(blocks=blocks, runs_per_block=runs_per_block, warmup=warmup, alpha=alpha,
+                           noise=noise, metrics=[parse_metric(m) for m in metric], decide_by=decide_by,
+                           keep_if_better=keep_if_better, timeout_s=timeout, seed=seed)
+    options.validate()
+    store = Store.open(db)  # a bad --db fails before the machine is touched
+
+    class Progress(Events):
+        def segment(self, block: int, variant: str, applied: dict[str, str]) -> None:
+            values = ", ".join(f"{k}={v}" for k, v in applied.items())
+            typer.echo(f"block {block + 1}/{blocks}: {variant} ({values or 'current settings'})", err=True)
+
+    result = run_trial(argv, candidates, options, events=Progress())
+    bench = result.benchmark
+    bench_id = store.save(bench)
+    _print(result)
+    typer.echo(f"stored as benchmark #{bench_id} (kind tune-try) in {store.url}")
+    if bench.status == "interrupted":
+        typer.echo(f"perflab: {bench.message}", err=True)
+        sys.exit(130)
+    if bench.status != "complete":
+        raise PerflabError(bench.message or "the trial did not complete")
+
+
+def _print(result: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from perflab.stats.bootstrap import median_ci
+
+    console = Console() if sys.stdout.isatty() else Console(width=200)
+    bench = result.benchmark
+    variants = Table(title="Medians per variant (95 % CI)", title_justify="left")
+    variants.add_column("variant")
+    variants.add_column("settings in force", overflow="fold")
+    variants.add_column("runs")
+    variants.add_column("wall")
+    metric_units = {m.name: m.unit for m in (bench.commands[0].metrics if bench.commands else [])}
+    for name in metric_units:
+        variants.add_column(name)
+    for command in bench.commands:
+        ok = [r for r in command.runs if r.ok]
+        cells = [command.name, ", ".join(f"{k}={v}" for k, v in command.parameters.items()), str(len(ok))]
+        for name, unit in [("wall", "s"), *metric_units.items()]:
+            values = [r.wall_s for r in ok] if name == "wall" else [r.metrics[name] for r in ok
+                                                                    if name in r.metrics]
+            cells.append(_median_cell(values, unit, median_ci))
+        variants.add_row(*cells)
+    console.print(variants)
+    if result.comparisons:
+        table = Table(title="Candidate vs baseline (ratio of medians, 95 % bootstrap CI)",
+                      title_justify="left")
+        for column in ("candidate", "metric", "baseline", "candidate median", "ratio [CI]", "p (Holm)",
+                       "verdict"):
+            table.add_column(column, overflow="fold")
+        for c in result.comparisons:
+            p = c.comparison["p_adjusted"]
+            direction = "higher is better" if c.higher_is_better else "lower is better"
+            table.add_row(c.candidate, f"{c.metric} ({direction})", _fmt(c.baseline_median, c.unit),
+                          _fmt(c.candidate_median, c.unit), _ratio(c.comparison),
+                          "n/a" if p is None else f"{p:.3g}", c.comparison["verdict"])
+        console.print(table)
+        for c in result.comparisons:
+            console.print(f"  {c.candidate} / {c.metric}: {c.comparison['reason']}", highlight=False)
+    if bench.message:
+        console.print(f"status {bench.status}: {bench.message}", highlight=False)
+    restored = ", ".join(f"{k}={v}" for k, v in result.originals.items())
+    if result.kept:
+        console.print(f"kept: {result.keep_reason}", highlight=False)
+    else:
+        console.print(f"restored (read back): {restored or 'nothing was changed'}"
+                      + (f"; {result.keep_reason}" if result.keep_reason != "not requested" else ""),
+                      highlight=False)
+
+
+def _median_cell(values: list[float], unit: str, median_ci: Any) -> str:
+    if not values:
+        return "n/a"
+    import numpy as np
+
+    median = float(np.median(values))
+    lo, hi = median_ci(values)
+    if lo != lo:  # NaN: too few runs for an interval
+        return f"{_fmt(median, unit)} (no CI: {len(values)} runs)"
+    return f"{_fmt(median, unit)} [{_fmt(lo, unit)}, {_fmt(hi, unit)}]"

@@ -1,0 +1,385 @@
+"""``tune try``: measure a command under the current settings and under candidate tunings, in
+alternating blocks, and keep a candidate only when the measurement shows it is better.
+
+Blocks alternate direction (baseline A, candidates B, C: ``A B C | C B A | A B C …``) so a linear drift
+of the machine hits every variant alike. Each switch goes through the journaled apply of
+``perflab.system.apply`` and is read back; the original values are restored after every candidate
+segment, and in a ``finally`` on failure or Ctrl-C. A SIGKILL leaves the journal for
+``perflab system rollback``. The whole trial is one Benchmark (kind ``tune-try``), one CommandResult per
+variant, each Run's ``variant`` naming the setting in force.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from perflab.errors import NeedsRootError, PerflabError
+from perflab.store.model import Benchmark, CommandResult, MetricSpec, Run
+
+BASELINE = "baseline"
+WALL = "wall"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A named set of knob → value settings to try."""
+
+    label: str
+    settings: dict[str, str]
+
+
+@dataclass
+class TrialOptions:
+    blocks: int = 4
+    runs_per_block: int = 3
+    warmup: int = 1  # unrecorded runs after every switch of settings
+    alpha: float = 0.05
+    noise: float = 0.01
+    metrics: list[MetricSpec] = field(default_factory=list)
+    decide_by: str | None = None  # metric that decides --keep-if-better; default: first metric, else wall
+    keep_if_better: bool = False
+    timeout_s: float | None = None
+    seed: int | None = None
+
+    def validate(self) -> None:
+        if self.blocks < 2:
+            raise PerflabError(f"--blocks {self.blocks}: need at least 2 so the order can alternate")
+        if self.runs_per_block < 1:
+            raise PerflabError(f"--runs-per-block {self.runs_per_block}: must be at least 1")
+        if self.warmup < 0:
+            raise PerflabError(f"--warmup {self.warmup}: must be 0 or more")
+        if self.blocks * self.runs_per_block < 5:
+            raise PerflabError(f"--blocks {self.blocks} × --runs-per-block {self.runs_per_block} gives "
+                               f"{self.blocks * self.runs_per_block} runs per variant; the comparison "
+                               "needs at least 5")
+        names = [WALL, *(m.name for m in self.metrics)]
+        if len(set(names)) != len(names):
+            raise PerflabError(f"metric names must be unique and not {WALL!r}: {', '.join(names)}")
+        if self.decide_by is not None and self.decide_by not in names:
+            raise PerflabError(f"--decide-by {self.decide_by!r}: no such metric (have {', '.join(names)})")
+
+    @property
+    def decision_metric(self) -> str:
+        return self.decide_by or (self.metrics[0].name if self.metrics else WALL)
+
+
+@dataclass
+class MetricComparison:
+    candidate: str
+    metric: str
+    unit: str
+    higher_is_better: bool
+    baseline_median: float | None
+    candidate_median: float | None
+    comparison: dict[str, Any]  # report.analysis.comparison_to_dict: ratio, ratio_ci, p, verdict, reason
+
+
+@dataclass
+class TrialResult:
+    benchmark: Benchmark
+    comparisons: list[MetricComparison]
+    kept: str | None  # label of the candidate left applied (keep_if_better), else None
+    keep_reason: str
+    originals: dict[str, str | None]
+
+
+class Events:
+    """Progress callbacks for the CLI; the default does nothing."""
+
+    def segment(self, block: int, variant: str, applied: dict[str, str]) -> None:
+        """A segment starts: ``variant`` is in force with these read-back values."""
+
+    def run(self, variant: str, run: Run) -> None:
+        """A measured run finished."""
+
+
+# -- candidates --------------------------------------------------------------------------------------
+
+
+def candidates_from_knobs(specs: Sequence[str]) -> list[Candidate]:
+    """``--knob NAME=V1,V2`` (repeatable): one candidate per value, the product over several knobs.
+
+    Every value is checked against the knob before anything runs (unknown knob, malformed value, a value
+    this kernel does not offer)."""
+    from perflab.system.knobs import get_knob, parse_spec
+
+    axes: list[tuple[str, list[str]]] = []
+    for spec in specs:
+        name, eq, values_text = spec.partition("=")
+        name = name.strip()
+        if not eq or not name or not values_text.strip():
+            raise PerflabError(f"--knob {spec!r}: expected NAME=VALUE[,VALUE…], "
+                               "e.g. net.ipv4.tcp_congestion_control=cubic,bbr")
+        knob = get_knob(name)
+        values = [v.strip() for v in values_text.split(",")]
+        if any(not v for v in values):
+            raise PerflabError(f"--knob {spec!r}: empty value in the comma-separated list")
+        for value in values:
+            for alt in parse_spec(knob, value):
+                why = knob.check_value(alt.value) if alt.op == "=" else None
+                if why:
+                    raise PerflabError(f"--knob {name}={value}: {why}")
+        if name in (n for n, _ in axes):
+            raise PerflabError(f"--knob {name} given twice (list its values comma-separated in one --knob)")
+        axes.append((name, list(dict.fromkeys(values))))
+    if not axes:
+        raise PerflabError("no candidate: give a PROFILE or --knob NAME=VALUE[,VALUE…]")
+    out = []
+    for combo in itertools.product(*(values for _, values in axes)):
+        settings = {name: value for (name, _), value in zip(axes, combo, strict=True)}
+        label = combo[0] if len(combo) == 1 else ",".join(f"{n.rsplit('.', 1)[-1]}={v}"
+                                                          for n, v in settings.items())
+        out.append(Candidate(label, settings))
+    return out
+
+
+def candidate_from_profile(name_or_path: str) -> Candidate:
+    from pathlib import Path
+
+    from perflab.system.profiles import load_profile
+
+    profile = load_profile(name_or_path)
+    if not profile.settings:
+        raise PerflabError(f"profile {name_or_path!r} sets no knob: nothing to try")
+    label = profile.name or Path(name_or_path).stem
+    if label == BASELINE:
+        label = f"profile:{label}"
+    return Candidate(label, dict(profile.settings))
+
+
+# -- the trial ----------------------------------------------------------------------------------------
+
+
+def _read_originals(names: Sequence[str]) -> dict[str, str | None]:
+    from perflab.system.knobs import get_knob
+
+    out: dict[str, str | None] = {}
+    for name in names:
+        try:
+            out[name] = get_knob(name).read()
+        except PerflabError:
+            out[name] = None
+    return out
+
+
+def _apply(candidate: Candidate) -> Any:
+    """Apply and insist that every knob is in force (read back), else undo and raise."""
+    from perflab.system.apply import apply_settings, restore
+
+    report = apply_settings(candidate.settings, label=f"tune-try:{candidate.label}")
+    bad = [r for r in report.results if r.status not in ("applied", "unchanged")]
+    if bad:
+        restore(report)
+        raise PerflabError(f"candidate {candidate.label!r} cannot be applied here: " + "; ".join(
+            f"{r.knob}={r.wanted}: {r.status}{': ' + r.reason if r.reason else ''}" for r in bad))
+    return report
+
+
+def _restore(report: Any, originals: dict[str, str | None]) -> None:
+    """Put back one candidate's changes and check every knob reads its original again."""
+    from perflab.system.apply import restore
+
+    result = restore(report)
+    problems = [f"{r.knob}: {r.reason or r.status}" for r in result.results if r.status != "restored"]
+    for name, now in _read_originals(list(originals)).items():
+        if originals[name] is not None and now != originals[name]:
+            problems.append(f"{name} reads {now!r}, original {originals[name]!r}")
+    if problems:
+        raise PerflabError("could not restore the original settings (" + "; ".join(problems)
+                           + "); run `perflab system rollback`")
+
+
+def run_trial(argv: Sequence[str], candidates: Sequence[Candidate], options: TrialOptions | None = None,
+              *, events: Events | None = None, tuning: Any = None) -> TrialResult:
+    """Run the whole trial; the machine is back to its original settings when this returns or raises
+    (except a candidate kept by ``keep_if_better``, which stays applied through the journal).
+
+    Returns the result even when a run fails or Ctrl-C interrupts (Benchmark.status says so, the runs
+    so far are kept); raises PerflabError before anything is measured for bad input."""
+    from perflab.bench.commands import Command
+    from perflab.bench.runner import BenchOptions, MeasurementSession
+    from perflab.bench.scheduler import RunCount
+
+    options = options or TrialOptions()
+    options.validate()
+    events = events or Events()
+    if not argv:
+        raise PerflabError("no command given: perflab tune try PROFILE -- CMD ARG…")
+    labels = [BASELINE, *(c.label for c in candidates)]
+    if len(set(labels)) != len(labels):
+        raise PerflabError(f"candidate labels must be unique and not {BASELINE!r}: {', '.join(labels)}")
+    knob_names = list(dict.fromkeys(n for c in candidates for n in c.settings))
+    originals = _read_originals(knob_names)
+    if candidates and os.geteuid() != 0:
+        raise NeedsRootError("tune try applies system tunings and needs root; nothing was changed")
+
+    bench_options = BenchOptions(count=RunCount(runs=options.blocks * options.runs_per_block),
+                                 warmup=options.warmup, seed=options.seed, timeout_s=options.timeout_s,
+                                 metrics=list(options.metrics), tuning=tuning)
+    command = Command.from_argv(list(argv), name="workload")
+    session = MeasurementSession([command], bench_options, kind="tune-try")
+    by_label = {c.label: c for c in candidates}
+    status, message = "complete", None
+    in_force: dict[str, dict[str, str]] = {BASELINE: {k: v for k, v in originals.items() if v is not None}}
+    applied_report: Any = None
+    try:
+        with session:
+            session.setup()
+            for block in range(options.blocks):
+                order = labels if block % 2 == 0 else labels[::-1]
+                for label in order:
+                    if label != BASELINE:
+                        applied_report = _apply(by_label[label])
+                        in_force[label] = _read_in_force(knob_names)
+                    else:
+                        in_force.setdefault(BASELINE, {})
+                    events.segment(block, label, in_force[label])
+                    try:
+                        if options.warmup:
+                            session.warmup(options.warmup)
+                        for _ in range(options.runs_per_block):
+                            run = session.run_once(0, block=block, variant=label)
+                            events.run(label, run)
+                    finally:
+                        if applied_report is not None:
+                            _restore(applied_report, originals)
+                            applied_report = None
+    except KeyboardInterrupt:
+        status = "interrupted"
+        message = "interrupted by the user (Ctrl-C); settings restored, runs so far kept"
+    except PerflabError as error:
+        if not session.executed:
+            raise
+        status, message = "failed", f"{error.message} (settings restored, runs so far kept)"
+    finally:
+        if applied_report is not None:  # the restore above was interrupted or failed: try once more
+            _restore(applied_report, originals)
+
+    raw = session.finish(status, message) if session.executed else None
+    benchmark = _per_variant(raw, labels, by_label, originals, command.command, list(argv), options,
+                             in_force, session)
+    comparisons = _compare(benchmark, labels, options) if status == "complete" else []
+    kept, keep_reason = None, "not requested"
+    if options.keep_if_better:
+        kept, keep_reason = _keep(comparisons, by_label, options)
+    benchmark.analysis = {
+        "comparisons": [asdict(c) for c in comparisons],
+        "decision_metric": options.decision_metric,
+        "kept": kept,
+        "keep_reason": keep_reason,
+        "restored_to": originals,
+    }
+    return TrialResult(benchmark, comparisons, kept, keep_reason, originals)
+
+
+def _read_in_force(names: Sequence[str]) -> dict[str, str]:
+    return {k: v for k, v in _read_originals(names).items() if v is not None}
+
+
+def _per_variant(raw: Benchmark | None, labels: list[str], by_label: dict[str, Candidate],
+                 originals: dict[str, str | None], command: str, argv: list[str], options: TrialOptions,
+                 in_force: dict[str, dict[str, str]], session: Any) -> Benchmark:
+    """Split the session's single command into one CommandResult per variant (so every report and
+    ``perflab compare`` sees the variants as the things compared), keeping the executed order."""
+    runs = raw.commands[0].runs if raw is not None else []
+    warm = raw.commands[0].warmup_runs if raw is not None else 0
+    note = raw.commands[0].memory_note if raw is not None else None
+    commands = []
+    for label in labels:
+        settings = (by_label[label].settings if label != BASELINE
+                    else {k: v for k, v in originals.items() if v is not None})
+        result = CommandResult(name=label, command=command, argv=list(argv), parameters=dict(settings),
+                               runs=[r for r in runs if r.variant == label], metrics=list(options.metrics),
+                               memory_note=note)
+        result.warmup_runs = warm // len(labels)
+        if label in in_force:
+            result.notes.append("read back while in force: " + ", ".join(
+                f"{k}={v}" for k, v in in_force[label].items()))
+        commands.append(result)
+    index = {label: i for i, label in enumerate(labels)}
+    settings = dict(raw.settings) if raw is not None else {}
+    settings.update(blocks=options.blocks, runs_per_block=options.runs_per_block, warmup=options.warmup,
+                    alpha=options.alpha, noise=options.noise, keep_if_better=options.keep_if_better,
+                    decide_by=options.decision_metric, order_rule="alternating blocks (forward, reverse)",
+                    candidates={c.label: c.settings for c in by_label.values()}, originals=originals)
+    if raw is None:
+        from datetime import UTC, datetime
+
+        return Benchmark(commands=commands, created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                         kind="tune-try", status="failed", message="nothing was measured",
+                         environment=dict(session.environment), settings=settings)
+    order = [index[r.variant] for r in sorted(runs, key=lambda r: r.sequence)]
+    return Benchmark(commands=commands, created_at=raw.created_at, kind="tune-try", status=raw.status,
+                     message=raw.message, order=order,
+                     environment=raw.environment, settings=settings)
+
+
+def _values(result: CommandResult, metric: str) -> list[float]:
+    ok = [r for r in result.runs if r.ok]
+    if metric == WALL:
+        return [r.wall_s for r in ok]
+    return [r.metrics[metric] for r in ok if metric in r.metrics]
+
+
+def _compare(benchmark: Benchmark, labels: list[str], options: TrialOptions) -> list[MetricComparison]:
+    """Every candidate against the baseline on every metric, Holm-adjusted as one family."""
+    import numpy as np
+
+    from perflab.report.analysis import comparison_to_dict
+    from perflab.stats.compare import compare_many
+
+    metrics: list[tuple[str, str, bool]] = [(WALL, "s", False)]
+    metrics += [(m.name, m.unit, m.higher_is_better) for m in options.metrics]
+    base = benchmark.commands[0]
+    pairs, meta = [], []
+    for cand in benchmark.commands[1:]:
+        for name, unit, higher in metrics:
+            pairs.append((_values(base, name), _values(cand, name)))
+            meta.append((cand.name, name, unit, higher))
+    if not pairs:
+        return []
+    usable = [i for i, (a, b) in enumerate(pairs) if a and b]
+    results: dict[int, Any] = {}
+    if usable:
+        found = compare_many([pairs[i] for i in usable], alpha=options.alpha, noise=options.noise,
+                             higher_is_better=[meta[i][3] for i in usable])
+        results = dict(zip(usable, found, strict=True))
+    out = []
+    for i, (cand, name, unit, higher) in enumerate(meta):
+        a, b = pairs[i]
+        if i in results:
+            comparison = comparison_to_dict(results[i])
+        else:
+            comparison = {"ratio": None, "ratio_ci": [None, None], "p_value": None, "p_adjusted": None,
+                          "verdict": "inconclusive", "reason": f"metric {name!r} missing in every run"}
+        out.append(MetricComparison(cand, name, unit, higher,
+                                    float(np.median(a)) if a else None, float(np.median(b)) if b else None,
+                                    comparison))
+    return out
+
+
+def _keep(comparisons: list[MetricComparison], by_label: dict[str, Candidate],
+          options: TrialOptions) -> tuple[str | None, str]:
+    """Re-apply the best candidate whose decision metric is significantly better (verdict 'faster')."""
+    metric = options.decision_metric
+    winners = [c for c in comparisons if c.metric == metric and c.comparison["verdict"] == "faster"]
+    if not winners:
+        verdicts = ", ".join(f"{c.candidate}: {c.comparison['verdict']}" for c in comparisons
+                             if c.metric == metric) or "no comparison"
+        return None, f"no candidate significantly better on {metric} ({verdicts}); originals kept"
+
+    def gain(c: MetricComparison) -> float:
+        ratio = c.comparison["ratio"]
+        return ratio if c.higher_is_better else 1.0 / ratio
+
+    best = max(winners, key=gain)
+    report = _apply(by_label[best.candidate])
+    values = ", ".join(f"{r.knob}={r.after}" for r in report.results)
+    return best.candidate, (f"{best.candidate} kept: significantly better on {metric} "
+                            f"(ratio {best.comparison['ratio']:.4g}); in force now: {values}; "
+                            "`perflab system rollback` undoes it")
+
