@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,6 +22,10 @@ class _BenchCommand(TyperCommand):
             cut = args.index("--")
             ctx.meta[_ARGV_KEY] = args[cut + 1:]
             args = args[:cut]
+            if not ctx.meta[_ARGV_KEY]:
+                from perflab.errors import PerflabError
+
+                raise PerflabError("nothing after --: perflab bench [OPTIONS] -- CMD ARG...")
         out: list[str] = []
         i = 0
         while i < len(args):
@@ -253,9 +256,9 @@ def bench_command(
         raise PerflabError(f"{bench.message} (the {sum(len(c.runs) for c in bench.commands)} runs measured "
                            f"are saved as #{bench_id})")
     if bench.status == "interrupted":
-        print(f"perflab: interrupted; the {sum(len(c.runs) for c in bench.commands)} runs measured are saved "
-              f"as #{bench_id}", file=sys.stderr)
-        raise typer.Exit(130)
+        # PerflabError, not typer.Exit: with standalone_mode=False click drops Exit's code
+        raise PerflabError(f"interrupted; the {sum(len(c.runs) for c in bench.commands)} runs measured are "
+                           f"saved as #{bench_id}", exit_code=130)
 
 
 def _finite(value: Any) -> Any:
