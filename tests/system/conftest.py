@@ -1,5 +1,8 @@
-"""Fixtures for tests that change real /proc/sys and /sys values: snapshot the raw bytes of every
-writable knob file first and put back whatever differs afterwards, even when the test fails."""
+"""Fixtures for tests that change real /proc/sys and /sys values: snapshot the raw bytes of the knob
+files these tests write and put back whatever differs afterwards, even when the test fails.
+
+Only the knobs in ``TOUCHED`` are compared and restored: other test suites may change other knobs (e.g.
+tcp_congestion_control in ``tune try``) at the same time on a shared machine, and must not be undone."""
 
 from __future__ import annotations
 
@@ -15,6 +18,24 @@ from perflab.system.knobs import KNOBS, ChoiceKnob, DirtyPairKnob, FileKnob
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 
 
+TOUCHED = frozenset(
+    {
+        "vm.swappiness",
+        "vm.dirty_ratio",
+        "vm.dirty_bytes",
+        "transparent_hugepage.enabled",
+        "transparent_hugepage.defrag",
+        "net.ipv4.tcp_rmem",
+        "net.ipv4.tcp_wmem",
+        "net.core.somaxconn",
+        "kernel.randomize_va_space",
+        "net.ipv4.tcp_mtu_probing",
+        "net.core.default_qdisc",
+        "kernel.io_uring_disabled",
+    }
+)
+
+
 def knob_files() -> dict[str, Path]:
     """Every single-file knob this machine lets root write."""
     files = {}
@@ -25,7 +46,7 @@ def knob_files() -> dict[str, Path]:
 
 
 def snapshot() -> dict[str, bytes]:
-    return {name: path.read_bytes() for name, path in knob_files().items()}
+    return {name: path.read_bytes() for name, path in knob_files().items() if name in TOUCHED}
 
 
 def _put_back(name: str, raw: bytes) -> None:
@@ -65,7 +86,9 @@ def machine() -> Iterator[dict[str, bytes]]:
         yield saved
     finally:
         put_back(saved)
-        still = [name for name, path in knob_files().items() if path.read_bytes() != saved[name]]
+        still = [
+            name for name, path in knob_files().items() if name in saved and path.read_bytes() != saved[name]
+        ]
         assert not still, f"could not restore {still}"
 
 

@@ -300,7 +300,10 @@ def _restore_intents(intents: list[journal.Intent]) -> list[RestoreResult]:
 def restore(target: ApplyReport | list[journal.Intent]) -> RollbackReport:
     """Put back the originals of one apply call (its report) or of the given journal intents."""
     with journal.locked():
-        return _restore_report(target)
+        report = _restore_report(target)
+        if report.results and not journal.pending():
+            journal.clear()
+        return report
 
 
 def _restore_report(target: ApplyReport | list[journal.Intent]) -> RollbackReport:
