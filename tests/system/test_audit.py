@@ -128,3 +128,51 @@ def test_cli_malformed_profile_is_one_line_with_file_and_line(tmp_path: Path) ->
     )
     assert run.returncode == 1
     assert run.stderr.startswith(f"perflab: error: {bad}:2: malformed TOML") and run.stderr.count("\n") == 1
+
+
+def _probe_under_seccomp(errno_value: int) -> str:
+    """Install a real seccomp filter in a forked child that makes io_uring_setup fail with ``errno_value``
+    (as container runtimes do), run the probe there and return its verdict."""
+    import ctypes
+    import platform
+    import struct
+
+    assert platform.machine() == "x86_64", "the BPF filter below checks the x86_64 syscall number only"
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(read_end)
+            libc = ctypes.CDLL(None, use_errno=True)
+            # seccomp_data.nr == 425 ? RET ERRNO(errno_value) : RET ALLOW
+            prog = [
+                (0x20, 0, 0, 0),
+                (0x15, 0, 1, 425),
+                (0x06, 0, 0, 0x00050000 | errno_value),
+                (0x06, 0, 0, 0x7FFF0000),
+            ]
+            filters = ctypes.create_string_buffer(b"".join(struct.pack("HBBI", *ins) for ins in prog))
+
+            class SockFprog(ctypes.Structure):
+                _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+            fprog = SockFprog(len(prog), ctypes.cast(filters, ctypes.c_void_p))
+            assert libc.prctl(38, 1, 0, 0, 0) == 0  # PR_SET_NO_NEW_PRIVS
+            assert libc.prctl(22, 2, ctypes.byref(fprog), 0, 0) == 0  # PR_SET_SECCOMP, SECCOMP_MODE_FILTER
+            os.write(write_end, probe_io_uring().value.encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end) as stream:
+        verdict = stream.read()
+    os.waitpid(pid, 0)
+    return verdict
+
+
+def test_io_uring_probe_recognises_a_seccomp_filter() -> None:
+    import errno
+
+    if get_knob("kernel.io_uring_disabled").read() != "0":
+        pytest.fail("kernel.io_uring_disabled is set: cannot tell seccomp from the sysctl")
+    assert _probe_under_seccomp(errno.EPERM) == "blocked by seccomp"
+    assert _probe_under_seccomp(errno.ENOSYS) == "blocked by seccomp?"

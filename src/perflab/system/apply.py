@@ -293,7 +293,10 @@ def _restore_intents(intents: list[journal.Intent]) -> list[RestoreResult]:
             )
             continue
         journal.append({"type": "restored", "txn": intent.txn, "knob": intent.knob})
-        results.append(RestoreResult(intent.knob, intent.before, current, after, "restored"))
+        note = ""
+        if intent.after is not None and current is not None and current != intent.after:
+            note = f"was changed by something else after perflab set {intent.after!r}"
+        results.append(RestoreResult(intent.knob, intent.before, current, after, "restored", note))
     return results
 
 
