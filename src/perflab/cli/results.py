@@ -1,9 +1,209 @@
-"""`perflab results` commands."""
+"""`perflab results`, `show`, `compare`, `import`: read the store, compare, bring hyperfine results in."""
 
 from __future__ import annotations
 
+from typing import Annotated, Any
+
 import typer
+
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", help="SQLAlchemy URL of the store [env PERFLAB_DB, else sqlite:///.perflab/perflab.db]."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 
 
 def register(app: typer.Typer) -> None:
     """Attach this module's commands to the root app."""
+    app.command("results")(results_command)
+    app.command("show")(show_command)
+    app.command("compare")(compare_command)
+    app.command("import")(import_command)
+
+
+def _print_json(data: Any) -> None:
+    import json
+
+    typer.echo(json.dumps(data, indent=2, allow_nan=False))
+
+
+def results_command(
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many, newest first.")] = 50,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List stored benchmarks (newest first) with their baselines."""
+    from dataclasses import asdict
+
+    from perflab.store.db import Store
+
+    with Store.open(db) as store:
+        rows = store.list(limit=limit)
+        url = store.url
+    if as_json:
+        _print_json([asdict(r) for r in rows])
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    if not rows:
+        console.print(f"no benchmarks stored in {url} yet (run perflab bench or perflab import)")
+        return
+    table = Table(title=f"Benchmarks in {url}", title_justify="left")
+    for col in ("ID", "Created (UTC)", "Kind", "Status", "Commands", "Runs", "Baselines"):
+        table.add_column(col, justify="right" if col in ("ID", "Runs") else "left", overflow="fold")
+    for r in rows:
+        names = ", ".join(r.commands[:4]) + (f", … (+{len(r.commands) - 4})" if len(r.commands) > 4 else "")
+        table.add_row(str(r.id), r.created_at, r.kind, r.status, names, str(r.runs), ", ".join(r.baselines))
+    console.print(table)
+
+
+def _raw_table(benchmark: Any) -> Any:
+    """Raw-sample facts the summary table hides: exit codes, kills, blocks, first samples in run order."""
+    from collections import Counter
+
+    from rich.table import Table
+
+    from perflab.report.format import fmt_time, time_unit
+
+    table = Table(title="Raw samples", title_justify="left")
+    columns = ("Command", "Runs", "Exit codes", "Timed out", "Signals", "Blocks", "Seq", "First runs")
+    for col in columns:
+        table.add_column(col, overflow="fold")
+    for c in benchmark.commands:
+        runs = sorted(c.runs, key=lambda r: r.sequence)
+        codes = Counter("signal" if r.exit_code is None else str(r.exit_code) for r in runs)
+        signals = Counter(str(r.signal) for r in runs if r.signal is not None)
+        unit = time_unit(runs[len(runs) // 2].wall_s if runs else None)
+        first = ", ".join(fmt_time(r.wall_s, unit, suffix=False) for r in runs[:8])
+        first += (" …" if len(runs) > 8 else "") + (f" {unit[1]}" if runs else "")
+        blocks = len({r.block for r in runs})
+        seq = f"{runs[0].sequence}…{runs[-1].sequence}" if runs else "-"
+        table.add_row(
+            c.name,
+            str(len(runs)),
+            ", ".join(f"{k}×{v}" for k, v in sorted(codes.items())) or "-",
+            str(sum(r.timed_out for r in runs)),
+            ", ".join(f"{k}×{v}" for k, v in sorted(signals.items())) or "-",
+            str(blocks),
+            seq,
+            first or "-",
+        )
+    return table
+
+
+def _environment_lines(env: dict[str, Any]) -> list[str]:
+    if not env:
+        return ["no environment recorded"]
+    vm = env.get("vm") or {}
+    container = env.get("container") or {}
+    git = env.get("git")
+    load = env.get("loadavg")
+    smt = env.get("smt") or {}
+    return [
+        f"CPU: {env.get('cpu_model')} ({env.get('cores_logical')} logical / "
+        f"{env.get('cores_physical')} physical, SMT {'on' if smt.get('active') else 'off'})",
+        f"kernel {env.get('kernel_release')}; THP {env.get('thp')}; ASLR {env.get('aslr')}; governor "
+        f"{env.get('governor')}; turbo {env.get('turbo')}",
+        f"VM: {'yes (' + str(vm.get('kind')) + ')' if vm.get('detected') else 'no'}; container: "
+        f"{'yes (' + str(container.get('kind')) + ')' if container.get('detected') else 'no'}; load "
+        f"{', '.join(f'{x:.2f}' for x in load) if load else 'n/a'}",
+        f"host {env.get('hostname')}; Python {env.get('python')}; perflab {env.get('perflab_version')}; git "
+        + (f"{git['commit'][:12]}{' (dirty)' if git.get('dirty') else ''}" if git else "n/a"),
+    ]
+
+
+def show_command(
+    benchmark_id: Annotated[str, typer.Argument(
+        metavar="ID", help="Benchmark id, baseline name or JSON file.")],
+    db: DbOption = None,
+    as_json: JsonOption = False,
+    reanalyze: Annotated[bool, typer.Option(
+        "--reanalyze", help="Recompute the analysis from the raw runs instead of the stored one.")] = False,
+) -> None:
+    """Show one benchmark: summary with uncertainty, verdicts, warnings, raw samples, environment."""
+    from perflab.report.analysis import analyze
+    from perflab.store.db import Store
+
+    with Store.open(db) as store:
+        bench = store.resolve(benchmark_id)
+    analysis = bench.analysis if bench.analysis.get("commands") and not reanalyze else analyze(bench)
+    if as_json:
+        data = bench.to_dict()
+        data["analysis"] = analysis
+        _print_json(data)
+        return
+    from rich.console import Console
+
+    from perflab.report.terminal import print_benchmark, print_comparison
+
+    console = Console()
+    print_benchmark(console, bench, analysis)
+    if analysis.get("baseline_comparison"):
+        console.print()
+        print_comparison(console, analysis["baseline_comparison"])
+    console.print()
+    console.print(_raw_table(bench))
+    console.print()
+    console.print("[bold]Environment[/bold]")
+    for line in _environment_lines(bench.environment):
+        console.print(f"  {line}", markup=False, highlight=False)
+    if bench.settings:
+        shown = ", ".join(f"{k}={v}" for k, v in sorted(bench.settings.items()) if v not in (None, [], {}))
+        console.print(f"  settings: {shown}", markup=False, highlight=False)
+
+
+def compare_command(
+    a: Annotated[str, typer.Argument(help="Baseline: benchmark id, baseline name or JSON file.")],
+    b: Annotated[str, typer.Argument(help="Candidate: benchmark id, baseline name or JSON file.")],
+    metric: Annotated[str | None, typer.Option(
+        "--metric", "-m", help="Compare only this metric (wall, user, sys, peak_rss or a custom one).")]
+    = None,
+    alpha: Annotated[float, typer.Option("--alpha", help="Significance level.")] = 0.05,
+    noise: Annotated[float, typer.Option(
+        "--noise", help="Noise band as a fraction: changes within ±noise are never called a change.")] = 0.01,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Compare B against A: ratio of medians with its CI, p-value (Holm when several) and a verdict."""
+    from perflab.report.analysis import compare_benchmarks
+    from perflab.store.db import Store
+
+    with Store.open(db) as store:
+        first = store.resolve(a)
+        second = store.resolve(b)
+    result = compare_benchmarks(first, second, metric=metric, alpha=alpha, noise=noise)
+    if as_json:
+        _print_json(result)
+        return
+    from rich.console import Console
+
+    from perflab.report.terminal import print_comparison
+
+    print_comparison(Console(), result)
+
+
+def import_command(
+    path: Annotated[str, typer.Argument(metavar="FILE.json", help="hyperfine --export-json file.")],
+    baseline: Annotated[str | None, typer.Option(
+        "--save-baseline", help="Also save the import as baseline NAME.")] = None,
+    db: DbOption = None,
+) -> None:
+    """Import a hyperfine JSON export into the store (raw times, exit codes, memory, parameters)."""
+    from perflab.report.analysis import analyze
+    from perflab.report.export import import_hyperfine_json
+    from perflab.store.db import Store
+
+    bench = import_hyperfine_json(path)  # validated before the store is touched
+    bench.analysis = analyze(bench)
+    with Store.open(db) as store:
+        bench_id = store.save(bench)
+        if baseline:
+            store.set_baseline(baseline, bench_id)
+        url = store.url
+    runs = sum(len(c.runs) for c in bench.commands)
+    typer.echo(
+        f"imported {path}: {len(bench.commands)} command(s), {runs} runs → #{bench_id} in {url}"
+        + (f" (baseline {baseline!r})" if baseline else "")
+    )
