@@ -51,6 +51,7 @@ class ProgressObserver(Observer):
         self.tasks: dict[int, Any] = {}
         self.phase_task: Any = None
         self.last_refresh = 0.0
+        self.total = 0
 
     def __enter__(self) -> ProgressObserver:
         if self.enabled:
@@ -90,7 +91,8 @@ class ProgressObserver(Observer):
         results = session.results
         n = len(results[index].runs)
         if now - self.last_refresh < REFRESH_S:
-            self.progress.update(self.tasks[index], completed=n)
+            self.total = max(self.total, n)
+            self.progress.update(self.tasks[index], completed=n, total=self.total)
             return
         self.last_refresh = now
         count = session.options.count
@@ -102,10 +104,11 @@ class ProgressObserver(Observer):
             rule = StopRule(count)
             rule.last_precision = session.precision
             total = rule.estimated_total(min(len(r.runs) for r in results), session.elapsed())
+        self.total = max(total, max(len(r.runs) for r in results))
         cost = session.spawn_cost() if session.options.shell else None
         for i, task in self.tasks.items():
             stat = running_stat(results[i].wall_times_s(), cost[0] if cost else 0.0)
-            self.progress.update(task, completed=len(results[i].runs), total=total, stat=stat)
+            self.progress.update(task, completed=len(results[i].runs), total=self.total, stat=stat)
 
     def output(self, label: str, text: str) -> None:
         if self.progress is not None:

@@ -249,6 +249,7 @@ def bench_command(
         if comparison is not None:
             out_console.print()
             print_comparison(out_console, comparison)
+    if bench.status == "complete":  # failures and interrupts name the id in their error line
         err_console.print(f"saved as #{bench_id} in {store.url}"
                           + (f" (baseline {save_baseline!r})" if save_baseline and bench.status == "complete"
                              else ""), highlight=False)
