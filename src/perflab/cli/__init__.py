@@ -49,7 +49,8 @@ def _register() -> None:
 def main() -> None:
     _register()
     try:
-        app(standalone_mode=False)
+        # standalone_mode=False returns the code of typer.Exit / ctx.exit instead of exiting.
+        code = app(standalone_mode=False)
     except PerflabError as error:
         print(f"perflab: error: {error.message}", file=sys.stderr)
         sys.exit(error.exit_code)
@@ -68,3 +69,4 @@ def main() -> None:
             error.show()
             sys.exit(error.exit_code)
         raise
+    sys.exit(code if isinstance(code, int) else 0)
