@@ -30,7 +30,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version."
+    ),
 ) -> None:
     """perflab measures commands, tunes Linux, audits kernel configs and reports only measured effects."""
 
@@ -62,10 +64,9 @@ def main() -> None:
     except typer.Abort:
         print("perflab: aborted", file=sys.stderr)
         sys.exit(130)
-    except Exception as error:  # click's usage errors carry their own exit code and message
-        import click
-
-        if isinstance(error, click.ClickException):
+    except Exception as error:
+        # click's usage errors (typer may ship its own copy of click) carry a message and an exit code.
+        if callable(getattr(error, "show", None)) and isinstance(getattr(error, "exit_code", None), int):
             error.show()
             sys.exit(error.exit_code)
         raise
