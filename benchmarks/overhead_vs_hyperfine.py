@@ -81,6 +81,10 @@ def main() -> None:
     ap.add_argument("--perflab", default=shutil.which("perflab"), help="perflab executable")
     ap.add_argument("--hyperfine", default=shutil.which("hyperfine"), help="hyperfine executable")
     ap.add_argument("--out", type=Path, help="write raw results as JSON here")
+    ap.add_argument("--no-bytecode-cache", action="store_true",
+                    help="keep PYTHONDONTWRITEBYTECODE from the environment (every perflab call then "
+                         "recompiles its sources); by default bytecode is cached in a temporary "
+                         "PYTHONPYCACHEPREFIX, as for a pip-installed perflab")  # fmt: skip
     args = ap.parse_args()
     if not args.perflab or not args.hyperfine:
         sys.exit("need both `perflab` and `hyperfine` on PATH (apt-get install hyperfine)")
@@ -88,6 +92,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="perflab-overhead-") as d:
         tmp = Path(d)
         env = dict(os.environ, PERFLAB_DB=f"sqlite:///{tmp / 'perflab.db'}", NO_COLOR="1")
+        if not args.no_bytecode_cache:
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
+            env["PYTHONPYCACHEPREFIX"] = str(tmp / "pycache")
+            _timed([args.perflab, "bench", "--runs", "3", "--quiet", "--", "true"], env)  # fill the cache
         rounds = []
         for r in range(args.rounds):
             first = "perflab" if r % 2 == 0 else "hyperfine"
@@ -102,6 +110,8 @@ def main() -> None:
     wall_p = np.array([r["perflab"]["wall_s"] for r in rounds])
     wall_h = np.array([r["hyperfine"]["wall_s"] for r in rounds])
     wall_ratios = wall_p / wall_h
+    inside_p = np.array([sum(r["perflab"]["times"]) for r in rounds])
+    inside_h = np.array([sum(r["hyperfine"]["times"]) for r in rounds])
     pooled_p = np.concatenate([r["perflab"]["times"] for r in rounds])
     pooled_h = np.concatenate([r["hyperfine"]["times"] for r in rounds])
     pooled_mean_ci = ratio_ci(pooled_h, pooled_p, np.mean, n_boot=2000, seed=1)
@@ -114,6 +124,8 @@ def main() -> None:
         return f"[{lo:.3f}, {hi:.3f}]"
 
     lines = [
+        f"bytecode cache: {'off (inherited PYTHONDONTWRITEBYTECODE)' if args.no_bytecode_cache else 'on'}; "
+        f"load average at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}",
         f"rounds: {args.rounds} × {args.runs} runs of `true` per tool (1 warm-up each), alternating order",
         f"reported mean, perflab / hyperfine, per round: {', '.join(f'{x:.3f}' for x in mean_ratios)}",
         f"  mean of round ratios {mean_ratios.mean():.3f}, 95 % bootstrap CI {ci(mean_ratios)}",
@@ -129,6 +141,9 @@ def main() -> None:
         f"  ratio perflab / hyperfine: mean {wall_ratios.mean():.2f}, 95 % bootstrap CI {ci(wall_ratios)}",
         f"  target perflab ≤ 2 × hyperfine + 0.5 s: met in {int(budget_ok.sum())}/{len(budget_ok)} rounds "
         f"(largest perflab − (2 × hyperfine + 0.5 s): {np.max(wall_p - 2 * wall_h - 0.5):+.2f} s)",
+        f"  outside the timed runs (wall − sum of run times): perflab median "
+        f"{np.median(wall_p - inside_p):.2f} s, "
+        f"hyperfine median {np.median(wall_h - inside_h):.2f} s",
         f"`perflab --help`: median {np.median(helps_a) * 1e3:.0f} ms "
         f"(95 % CI {tuple(round(v * 1e3) for v in median_ci(helps_a))} ms), "
         f"min {helps_a.min() * 1e3:.0f} ms, max {helps_a.max() * 1e3:.0f} ms over {len(helps)} calls; "

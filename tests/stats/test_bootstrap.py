@@ -14,7 +14,13 @@ import pytest
 from scipy import stats as sps
 
 from perflab.errors import PerflabError
-from perflab.stats.bootstrap import _medians_of_resamples, bootstrap_ci, median_ci, ratio_ci
+from perflab.stats.bootstrap import (
+    _medians_of_resamples,
+    bootstrap_ci,
+    half_binomial_cdf,
+    median_ci,
+    ratio_ci,
+)
 
 
 def test_order_statistic_median_ci_hand_computed() -> None:
@@ -23,6 +29,15 @@ def test_order_statistic_median_ci_hand_computed() -> None:
     # n = 6: P(B <= 0) = 1/64 <= 0.025 -> [min, max]; n = 5: 1/32 > 0.025 -> undefined
     assert median_ci([6, 1, 5, 2, 4, 3]) == (1.0, 6.0)
     assert all(math.isnan(v) for v in median_ci([1, 2, 3, 4, 5]))
+
+
+@pytest.mark.parametrize("n", [3, 6, 10, 41, 1000, 20000])
+def test_half_binomial_cdf_matches_scipy(n: int) -> None:
+    from scipy.special import bdtr
+
+    k = np.arange(0, (n + 1) // 2)
+    ours = half_binomial_cdf(n, int(k[-1]))
+    np.testing.assert_allclose(ours, bdtr(k, n, 0.5), rtol=1e-9, atol=1e-300)
 
 
 def test_median_ci_fast_enough_for_adaptive_loop() -> None:
