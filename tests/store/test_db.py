@@ -70,6 +70,16 @@ def test_env_var_url_is_used() -> None:
     assert Path(os.environ["PERFLAB_DB"].removeprefix("sqlite:///")).stat().st_size > 0
 
 
+def test_not_a_database_is_a_one_line_error(tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage.db"
+    garbage.write_text("this is not SQLite\n" * 100)
+    with pytest.raises(PerflabError) as info:
+        Store.open(f"sqlite:///{garbage}")
+    assert info.value.message == f"cannot open the store sqlite:///{garbage}: file is not a database"
+    with pytest.raises(PerflabError, match="invalid database URL"):
+        Store.open("not a url")
+
+
 def test_unknown_id_and_baseline_errors() -> None:
     with Store.open() as store:
         with pytest.raises(PerflabError, match="no benchmark with id 42"):

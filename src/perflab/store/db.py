@@ -116,7 +116,8 @@ class Store:
         except OSError as error:
             raise PerflabError(f"cannot create the store {url}: {error.strerror}: {error.filename}") from None
         except SQLAlchemyError as error:
-            raise PerflabError(f"cannot open the store {url}: {error.__class__.__name__}: {error}") from None
+            cause = getattr(error, "orig", None) or error  # the driver's one-line reason
+            raise PerflabError(f"cannot open the store {url}: {cause}") from None
         return store
 
     def _create_schema(self) -> None:
