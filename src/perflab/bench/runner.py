@@ -164,7 +164,11 @@ class MeasurementSession:
 
             self.environment = capture_environment()
         self.open()
-        tuning = self.executor.process_tuning_check()
+        try:
+            tuning = self.executor.process_tuning_check()  # raises when a setting did not take
+        except BaseException:
+            self.close(kill=True)
+            raise
         if tuning:
             self.environment["process_tuning"] = tuning
         self.environment["executor"] = self.executor.name
