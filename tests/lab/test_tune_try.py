@@ -163,18 +163,24 @@ def test_failure_under_a_candidate_restores_and_keeps_runs(original_cc: str) -> 
     assert bench.commands[1].runs and not bench.commands[1].runs[0].ok
 
 
-@needs_root
-def test_ctrl_c_restores_and_stores_interrupted(original_cc: str) -> None:
-    target = others(original_cc)[0]
+def start_and_wait_for_candidate(target: str) -> subprocess.Popen[str]:
+    """A long trial, returned once ``target`` is applied and runs are under way."""
     proc = perflab("tune", "try", "--knob", f"net.ipv4.tcp_congestion_control={target}", "--blocks", "4",
-                   "--runs-per-block", "50", "--warmup", "0", "--", "sleep", "0.05")
+                   "--runs-per-block", "20", "--warmup", "0", "--", "sleep", "0.05")
+    assert proc.stderr is not None
+    while f"{target} (" not in (line := proc.stderr.readline()):
+        assert line, "tune try ended before the candidate was applied"
+    time.sleep(0.3)
+    assert CC.read_text().strip() == target  # the candidate is in force right now
+    return proc
+
+
+@needs_root
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_interrupt_restores_and_stores_interrupted(original_cc: str, sig: signal.Signals) -> None:
+    proc = start_and_wait_for_candidate(others(original_cc)[0])
     try:
-        assert proc.stderr is not None
-        while f"{target} (" not in (line := proc.stderr.readline()):
-            assert line, "tune try ended before the candidate was applied"
-        time.sleep(0.3)
-        assert CC.read_text().strip() == target  # the candidate is in force right now
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         code, _, err = finish(proc, timeout=30)
     finally:
         if proc.poll() is None:
@@ -184,7 +190,19 @@ def test_ctrl_c_restores_and_stores_interrupted(original_cc: str) -> None:
     assert CC.read_text().strip() == original_cc
     (bench,) = stored()
     assert bench.status == "interrupted"
-    assert bench.commands[1].runs  # runs under the candidate before Ctrl-C are kept
+    assert bench.commands[1].runs  # runs under the candidate before the signal are kept
+
+
+@needs_root
+def test_sigkill_leaves_the_journal_for_rollback(original_cc: str) -> None:
+    target = others(original_cc)[0]
+    proc = start_and_wait_for_candidate(target)
+    proc.kill()
+    proc.communicate(timeout=30)
+    assert CC.read_text().strip() == target  # nothing could run after SIGKILL...
+    code, out, err = finish(perflab("system", "rollback"))
+    assert code == 0, err
+    assert CC.read_text().strip() == original_cc  # ...but the journal had the original
 
 
 def test_bad_input_fails_before_anything_runs(original_cc: str) -> None:

@@ -11,9 +11,12 @@ variant, each Run's ``variant`` naming the setting in force.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
-from collections.abc import Sequence
+import signal
+import threading
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -227,7 +230,7 @@ def run_trial(argv: Sequence[str], candidates: Sequence[Candidate], options: Tri
     in_force: dict[str, dict[str, str]] = {BASELINE: {k: v for k, v in originals.items() if v is not None}}
     applied_report: Any = None
     try:
-        with session:
+        with _sigterm_as_interrupt(), session:
             session.setup()
             for block in range(options.blocks):
                 order = labels if block % 2 == 0 else labels[::-1]
@@ -250,7 +253,7 @@ def run_trial(argv: Sequence[str], candidates: Sequence[Candidate], options: Tri
                             applied_report = None
     except KeyboardInterrupt:
         status = "interrupted"
-        message = "interrupted by the user (Ctrl-C); settings restored, runs so far kept"
+        message = "interrupted (Ctrl-C or SIGTERM); settings restored, runs so far kept"
     except PerflabError as error:
         if not session.executed:
             raise
@@ -274,6 +277,24 @@ def run_trial(argv: Sequence[str], candidates: Sequence[Candidate], options: Tri
         "restored_to": originals,
     }
     return TrialResult(benchmark, comparisons, kept, keep_reason, originals)
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (kill, systemd stop) unwinds like Ctrl-C, so the finally blocks restore the settings;
+    only SIGKILL leaves the work to the journal and ``perflab system rollback``."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _read_in_force(names: Sequence[str]) -> dict[str, str]:
