@@ -123,3 +123,10 @@ def test_run_count_validation() -> None:
         RunCount(min_runs=20, max_runs=10).validate()
     with pytest.raises(PerflabError, match="target-precision"):
         RunCount(target_precision=0).validate()
+
+
+def test_identical_commands_get_distinct_names() -> None:
+    """An A/A comparison must still tell its two sides apart in the table and the verdicts."""
+    names = [c.name for c in expand(["sleep 0.01", "sleep 0.01", "true"])]
+    assert names == ["sleep 0.01 (1)", "sleep 0.01 (2)", "true"]
+    assert [c.name for c in expand(["x", "y"], names=["same", "same"])] == ["same (1)", "same (2)"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import re
 import shlex
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -150,12 +151,22 @@ def expand(
                 hook_argv[opt] = (split_command(_substitute(raw, params), shell=shell, what=f"--{opt}")
                                   if raw is not None else None)
             commands.append(Command(name=name, command=text, argv=argv, parameters=params, **hook_argv))
-    names_seen: dict[str, int] = {}
+    return _unique_names(commands)
+
+
+def _unique_names(commands: list[Command]) -> list[Command]:
+    """Identical names would make the table and the comparisons ambiguous (an A/A run compares a
+    command with itself): add the parameters, else the position, as in ``sleep 1 (2)``."""
+    counts = Counter(c.name for c in commands)
     for c in commands:
-        names_seen[c.name] = names_seen.get(c.name, 0) + 1
-    for c in commands:  # identical names would make the result table ambiguous
-        if names_seen[c.name] > 1 and c.parameters:
+        if counts[c.name] > 1 and c.parameters:
             c.name = c.name + " (" + ", ".join(f"{k}={v}" for k, v in c.parameters.items()) + ")"
+    counts = Counter(c.name for c in commands)
+    seen: Counter[str] = Counter()
+    for c in commands:
+        if counts[c.name] > 1:
+            seen[c.name] += 1
+            c.name = f"{c.name} ({seen[c.name]})"
     return commands
 
 
