@@ -93,6 +93,8 @@ def test_noise_warnings_each_condition() -> None:
     for expected in ("CV", "outliers", "1.50 per core", "powersave", "turbo", "virtual machine (kvm)",
                      "first run"):
         assert expected in text, expected
+    empty = synthetic("E", 0.01, 0)
+    assert noise_warnings(empty, summarize([]), {}) == ["no completed run: nothing to summarise or compare"]
     few = synthetic("F", 0.01, 3)
     assert any("only 3 run(s)" in w for w in noise_warnings(few, summarize(few.wall_times_s()), QUIET_ENV))
     calm = synthetic("C", 0.01, 30, cv=0.001, seed=5)

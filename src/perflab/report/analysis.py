@@ -208,7 +208,7 @@ def analyze(
             "runs": len(c.runs), "warmup_runs": c.warmup_runs,
             "failed_runs": failed, "timed_out_runs": sum(r.timed_out for r in c.runs),
             "excluded_runs": excluded, **stats,
-            "warnings": command_warnings(c, wall if wall.n else None) + (
+            "warnings": command_warnings(c, wall) + (
                 [f"{excluded} run(s) timed out or were killed and are left out of the statistics"]
                 if excluded else []
             ),

@@ -72,8 +72,8 @@ def _first_run_slow(command: CommandResult) -> str | None:
 def command_warnings(command: CommandResult, summary: Summary | None) -> list[str]:
     """Warnings about one command's samples."""
     out: list[str] = []
-    if summary is None:
-        return out
+    if summary is None or summary.n == 0:
+        return ["no completed run: nothing to summarise or compare"]
     n = summary.n
     if n < MIN_RUNS_FOR_VERDICT:
         out.append(f"only {n} run(s): at least {MIN_RUNS_FOR_VERDICT} are needed for a verdict")
