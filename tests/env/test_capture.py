@@ -82,3 +82,19 @@ def test_fast() -> None:
     start = time.perf_counter()
     capture_environment()
     assert time.perf_counter() - start < 0.1
+
+
+def test_missing_sources_become_none_with_reason(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """/proc and /sys cannot be removed on this machine, so the file reader is replaced by one that
+    finds nothing (as on a kernel without those files); capture must still succeed and say why."""
+    import perflab.env.capture as capture
+    import perflab.env.detect as detect
+
+    monkeypatch.setattr(capture, "read_text", lambda *a, **k: None)
+    monkeypatch.setattr(detect, "read_text", lambda *a, **k: None)
+    env = capture_environment()
+    json.dumps(env)
+    for key in ("cpu_model", "kernel_cmdline", "thp", "aslr", "smt"):
+        assert key in env["unavailable"], key
+    assert env["cpu_model"] is None and env["aslr"] is None and env["thp"] is None
+    assert "/proc/cpuinfo unreadable" in env["vm"]["unavailable"]
