@@ -78,10 +78,14 @@ def test_no_git_is_none_with_reason(tmp_path: Path) -> None:
 
 
 def test_fast() -> None:
+    """Under 100 ms (best of 3, so a busy CI neighbour does not decide the result)."""
     capture_environment()  # warm caches
-    start = time.perf_counter()
-    capture_environment()
-    assert time.perf_counter() - start < 0.1
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        capture_environment()
+        times.append(time.perf_counter() - start)
+    assert min(times) < 0.1
 
 
 def test_missing_sources_become_none_with_reason(monkeypatch) -> None:  # type: ignore[no-untyped-def]
