@@ -166,6 +166,8 @@ def detect_container() -> Detection:
     cg_ino = _ns_inode("cgroup")
     if cg_ino is not None and cg_ino == PROC_CGROUP_INIT_INO:
         result.counter_evidence.append("in the initial cgroup namespace")
+    elif cg_ino is not None:  # docker/podman on cgroup v2 give each container its own cgroup namespace
+        strong.append(f"cgroup namespace inode {cg_ino} is not the initial one ({PROC_CGROUP_INIT_INO})")
     cgroup = read_text("/proc/self/cgroup")
     if cgroup is None:
         result.unavailable.append("/proc/self/cgroup unreadable")

@@ -1,4 +1,9 @@
-"""A markdown table in hyperfine's relative style, with the median's CI and the ratio's CI added."""
+"""A markdown table in hyperfine's relative style, with the median's CI and the ratio's CI added.
+
+"Relative" is the ratio of medians against the reference (the first command, or the stored baseline)
+with its bootstrap CI, the same figure the verdicts use, rather than hyperfine's ratio of means to the
+fastest command, which carries no interval a reader could check.
+"""
 
 from __future__ import annotations
 
