@@ -33,19 +33,16 @@ import secrets
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from perflab.bench.commands import SHELL, Command, extract_metric
 from perflab.bench.executor import NULL, SAME, Executor, RunSpec, open_executor, resolve_program
-from perflab.bench.scheduler import BlockOrder, RunCount, StopDecision, StopRule
+from perflab.bench.options import BenchOptions, Observer
+from perflab.bench.scheduler import BlockOrder, StopDecision, StopRule
 from perflab.errors import PerflabError
-from perflab.store.model import Benchmark, CommandResult, MetricSpec, Run
-
-if TYPE_CHECKING:
-    from perflab.system.process import ProcessTuning
+from perflab.store.model import Benchmark, CommandResult, Run
 
 SHELL_CALIBRATION = -1  # pseudo command index of ``sh -c ''`` in a block
 
@@ -54,45 +51,7 @@ class RunFailed(PerflabError):
     """A run (or hook) failed; the runs measured so far are kept by the session."""
 
 
-@dataclass
-class BenchOptions:
-    """Everything that shapes a benchmark except the commands themselves."""
-
-    count: RunCount = field(default_factory=RunCount)  # RunCount(runs=20) for a fixed count
-    warmup: int = 1
-    seed: int | None = None  # None: a random seed, recorded in the result
-    timeout_s: float | None = None
-    input_path: str | None = None
-    show_output: bool = False
-    env: dict[str, str] = field(default_factory=dict)  # added to perflab's environment
-    shell: bool = False  # commands are ``sh -c``: measure and subtract the shell's spawn cost
-    ignore_failure: bool = False
-    metrics: list[MetricSpec] = field(default_factory=list)
-    tuning: ProcessTuning | None = None
-    capture_environment: bool = True
-
-    def settings(self) -> dict[str, Any]:
-        """JSON-friendly record of the options, stored in Benchmark.settings."""
-        out = asdict(self.count)
-        out.update(warmup=self.warmup, seed=self.seed, timeout_s=self.timeout_s, input=self.input_path,
-                   show_output=self.show_output, env=self.env, shell=self.shell,
-                   ignore_failure=self.ignore_failure, metrics=[asdict(m) for m in self.metrics])
-        if self.tuning is not None and not self.tuning.is_empty():
-            out["process_tuning"] = self.tuning.describe()
-        return out
-
-
-class Observer:
-    """Progress callbacks; the default does nothing (the CLI draws a rich progress bar)."""
-
-    def phase(self, text: str) -> None:
-        """A new phase started: "setup", "warm-up", "measuring", "cleanup"."""
-
-    def run_done(self, session: MeasurementSession, index: int, run: Run) -> None:
-        """A measured run of command ``index`` finished (not called for warm-ups and hooks)."""
-
-    def output(self, label: str, text: str) -> None:
-        """Captured output of a run or hook, with ``show_output``."""
+__all__ = ["BenchOptions", "MeasurementSession", "Observer", "RunFailed", "run_benchmark"]
 
 
 def _last_line(text: str) -> str:
