@@ -130,3 +130,10 @@ def test_identical_commands_get_distinct_names() -> None:
     names = [c.name for c in expand(["sleep 0.01", "sleep 0.01", "true"])]
     assert names == ["sleep 0.01 (1)", "sleep 0.01 (2)", "true"]
     assert [c.name for c in expand(["x", "y"], names=["same", "same"])] == ["same (1)", "same (2)"]
+
+
+def test_argv_templates_substitute_word_by_word_without_resplitting() -> None:
+    [c] = expand([["printf", "%s|", "{x} y"]], parameters=[("x", ["a b"])])
+    assert c.argv == ["printf", "%s|", "a b y"] and c.command == "printf '%s|' 'a b y'"
+    [s] = expand([["echo", "{x}", "$HOME"]], shell=True, parameters=[("x", ["1"])])
+    assert s.argv == ["sh", "-c", "echo 1 '$HOME'"]  # quoted: the words stay words under sh -c

@@ -94,7 +94,7 @@ def parse_parameter_scan(name: str, lo: str, hi: str, step: str | None) -> tuple
 
 
 def expand(
-    templates: Sequence[str],
+    templates: Sequence[str | Sequence[str]],
     *,
     names: Sequence[str] = (),
     shell: bool = False,
@@ -103,7 +103,10 @@ def expand(
     setup: Sequence[str] = (),
     cleanup: Sequence[str] = (),
 ) -> list[Command]:
-    """Every (template × parameter combination) as a Command, in a stable order."""
+    """Every (template × parameter combination) as a Command, in a stable order.
+
+    A template is a command string, or an argv list (``perflab bench -- CMD ARG...``) whose words are
+    substituted one by one and never re-split (with ``shell`` they are quoted into one ``sh -c`` string)."""
     if not templates:
         raise PerflabError("no command given (perflab bench 'CMD' … or perflab bench -- CMD ARG…)")
     if names and len(names) != len(templates):
@@ -132,7 +135,7 @@ def expand(
         raise PerflabError(f"{len(combos) * len(templates)} commands after parameter expansion "
                            f"(limit {MAX_COMBINATIONS})")
     for template in templates:
-        used = set(re.findall(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", template))
+        used = set(re.findall(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", _text(template)))
         unused = [k for k in keys if k not in used]
         if unused and len(templates) == 1:
             raise PerflabError(f"parameter {unused[0]!r} is not used in the command "
@@ -142,8 +145,15 @@ def expand(
     for i, template in enumerate(templates):
         for combo in combos:
             params = dict(zip(keys, combo, strict=True))
-            text = _substitute(template, params)
-            argv = split_command(text, shell=shell)
+            if isinstance(template, str):
+                text = _substitute(template, params)
+                argv = split_command(text, shell=shell)
+            else:
+                words = [_substitute(w, params) for w in template]
+                if not words:
+                    raise PerflabError("empty command")
+                text = shlex.join(words)
+                argv = [SHELL, "-c", text] if shell else words
             name = _substitute(names[i], params) if names else text
             hook_argv = {}
             for opt, values in hooks.items():
@@ -152,6 +162,10 @@ def expand(
                                   if raw is not None else None)
             commands.append(Command(name=name, command=text, argv=argv, parameters=params, **hook_argv))
     return _unique_names(commands)
+
+
+def _text(template: str | Sequence[str]) -> str:
+    return template if isinstance(template, str) else shlex.join(template)
 
 
 def _unique_names(commands: list[Command]) -> list[Command]:

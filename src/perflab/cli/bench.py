@@ -125,7 +125,6 @@ def bench_command(
     """Measure commands: warm-up, interleaved randomized blocks, adaptive run count, wall/user/sys time,
     the workload's own peak memory and custom metrics; every result is stored."""
     from perflab.bench.commands import (
-        Command,
         expand,
         parse_env,
         parse_metric,
@@ -154,22 +153,9 @@ def bench_command(
     elif step is not None:
         raise PerflabError("--step needs --parameter-scan")
 
-    if argv_command is not None:
-        if parameters or shell:
-            # substitute in argv words; with --shell the argv is joined into one sh -c string
-            import shlex
-
-            templates = [shlex.join(argv_command)]
-        else:
-            cmd = Command.from_argv(argv_command, name=(name or [None])[0])
-            if name and len(name) != 1:
-                raise PerflabError(f"{len(name)} --name given for 1 command")
-            hooks = expand(["true"], prepare=prepare or [], setup=setup or [], cleanup=cleanup or [])[0]
-            cmd.prepare, cmd.setup, cmd.cleanup = hooks.prepare, hooks.setup, hooks.cleanup
-            command_list = [cmd]
-    if argv_command is None or parameters or shell:
-        command_list = expand(templates, names=name or [], shell=shell, parameters=parameters,
-                              prepare=prepare or [], setup=setup or [], cleanup=cleanup or [])
+    command_list = expand([argv_command] if argv_command is not None else templates, names=name or [],
+                          shell=shell, parameters=parameters, prepare=prepare or [], setup=setup or [],
+                          cleanup=cleanup or [])
 
     if runs is not None and (min_runs is not None or max_runs is not None):
         raise PerflabError("--runs fixes the run count; it cannot be combined with --min-runs/--max-runs")
