@@ -97,11 +97,16 @@ def _print_merge(result: object, out: Path) -> None:
         line = f"  {'CONFIG_' + row.symbol:<{width}} {row.requested:>3} -> {actual:<8} {row.status:<10}"
         reason = f" {row.reason}" if row.reason and row.status != "unresolved" else ""
         echo(f"{line}{reason} [{row.source}]")
+    shown = [e for e in result.side_effects if not e.from_pruning]
     if result.side_effects:
-        promotions = sum(1 for e in result.side_effects if e.promotion)
-        echo(f"side effects (not requested): {len(result.side_effects)}, {promotions} promoted m -> y:")
-        width = max(len(e.symbol) for e in result.side_effects) + 7
-        for effect in result.side_effects:
+        promotions = sum(1 for e in shown if e.promotion)
+        echo(f"side effects (not requested): {len(shown)}, {promotions} promoted m -> y:")
+        hidden = len(result.side_effects) - len(shown)
+        if hidden:
+            echo(f"  (+{hidden} options switched off because what they depend on was pruned; "
+                 "--json lists them)")
+        width = max((len(e.symbol) for e in shown), default=0) + 7
+        for effect in shown:
             before = "(unset)" if effect.before is None else effect.before or '""'
             after = "(not written)" if effect.after is None else effect.after or '""'
             mark = "  [m -> y]" if effect.promotion else ""

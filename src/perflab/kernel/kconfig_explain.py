@@ -187,10 +187,13 @@ def explain(kconf: KernelKconfig, name: str, requested: str, actual: str) -> str
         if sym.orig_type == kconfiglib.BOOL and requested == "m":
             reasons.append("bool symbol: m is not a valid value")
         if got < want:
-            dep = kconfiglib.expr_value(sym.direct_dep)
+            direct = sym.direct_dep
+            if sym.choice is not None and kconfiglib.expr_value(sym.choice.direct_dep) < want:
+                direct = sym.choice.direct_dep  # "<choice>" alone explains nothing: show the choice's
+            dep = kconfiglib.expr_value(direct)
             if dep < want:
-                reasons.append(f"depends on [{kconfiglib.expr_str(sym.direct_dep)}] which is "
-                               f"{'nmy'[dep]} ({_value_list(sym.direct_dep)})")
+                reasons.append(f"depends on [{kconfiglib.expr_str(direct)}] which is "
+                               f"{'nmy'[dep]} ({_value_list(direct)})")
             elif not any(node.prompt for node in sym.nodes):
                 if kconfiglib.expr_value(sym.rev_dep) < want and sym.rev_dep is not kconf.n:
                     reasons.append(f"has no prompt and no active select ({_all_selectors(sym.rev_dep)})")
@@ -248,14 +251,17 @@ def dependency_symbols(sym: kconfiglib.Symbol) -> set[str]:
     return needed
 
 
-def selector_symbols(sym: kconfiglib.Symbol) -> list[str]:
-    """The symbols whose ``select`` can raise ``sym``, in Kconfig order."""
-    names: list[str] = []
+def selector_terms(sym: kconfiglib.Symbol) -> list[tuple[str, set[str]]]:
+    """Each ``select`` that can raise ``sym``: (selecting symbol, every symbol its term needs,
+    i.e. the selector, the ``if`` condition and the selector's menu dependencies), in Kconfig order."""
+    terms: list[tuple[str, set[str]]] = []
     for term in kconfiglib.split_expr(sym.rev_dep, kconfiglib.OR):
         first = term[1] if isinstance(term, tuple) else term
-        if isinstance(first, kconfiglib.Symbol) and not first.is_constant and first.name not in names:
-            names.append(first.name)
-    return names
+        if isinstance(first, kconfiglib.Symbol) and not first.is_constant:
+            needed = {item.name for item in kconfiglib.expr_items(term)
+                      if isinstance(item, kconfiglib.Symbol) and not item.is_constant and item.nodes}
+            terms.append((first.name, needed))
+    return terms
 
 
 def has_prompt(sym: kconfiglib.Symbol) -> bool:

@@ -67,6 +67,7 @@ class SideEffect:
     after: str | None  # None: not written by conf (invisible)
     reason: str
     promotion: bool  # m → y
+    from_pruning: bool = False  # switched off because a symbol it depends on was pruned
 
 
 @dataclass
@@ -101,19 +102,20 @@ def _collect_requests(base: KernelConfig, fragments: list[KernelConfig]) -> tupl
     redefinitions: list[Redefinition] = []
     for fragment in fragments:
         label = str(fragment.path)
-        for override in fragment.overrides:  # the same symbol twice inside one fragment
-            redefinitions.append(Redefinition(override.name, override.old, override.new,
-                                              f"{label}:{override.first_line}", f"{label}:{override.line}"))
-        for entry in fragment:
-            source = f"{label}:{entry.line}"
-            previous = requests.get(entry.name)
+        # Every assignment in line order, including those a later line of the same fragment overrode.
+        kinds = {entry.name: entry.kind for entry in fragment}
+        assignments = {(entry.line, entry.name, entry.value) for entry in fragment}
+        assignments |= {(o.first_line, o.name, o.old) for o in fragment.overrides}
+        for line, name, value in sorted(assignments):
+            source = f"{label}:{line}"
+            previous = requests.get(name)
             if previous is not None:
                 old, old_source = previous.value, previous.source
             else:
-                old, old_source = base.get(entry.name), "BASE"
-            if old is not None and old != entry.value:
-                redefinitions.append(Redefinition(entry.name, old, entry.value, old_source, source))
-            requests[entry.name] = Request(entry.name, entry.value, entry.kind, source)
+                old, old_source = base.get(name), "BASE"
+            if old is not None and old != value:
+                redefinitions.append(Redefinition(name, old, value, old_source, source))
+            requests[name] = Request(name, value, kinds[name], source)
     order = {str(fragment.path): index for index, fragment in enumerate(fragments)}
 
     def position(redef: Redefinition) -> tuple[int, int]:
@@ -234,6 +236,7 @@ def _resolve(result: MergeResult, root: Path, merged: KernelConfig, requests: di
                                request.source))
     before = merged.as_dict()
     after = out.as_dict()
+    effects: list[SideEffect] = []
     for name in sorted(set(before) | set(after)):
         if name in requests:
             continue
@@ -247,4 +250,35 @@ def _resolve(result: MergeResult, root: Path, merged: KernelConfig, requests: di
                              new or "")
         elif old is None:
             reason = "new symbol: default applies"
-        result.side_effects.append(SideEffect(name, old, new, reason, old == "m" and new == "y"))
+        effects.append(SideEffect(name, old, new, reason, old == "m" and new == "y"))
+    if result.prune is not None and kconf is not None:
+        _mark_pruning_consequences(effects, set(result.prune.pruned), kconf)  # type: ignore[attr-defined]
+    result.side_effects = effects
+
+
+def _mark_pruning_consequences(effects: list[SideEffect], pruned: set[str], kconf: object) -> None:
+    """Flag the symbols switched off only because something they depend on was pruned."""
+    import kconfiglib
+
+    off = set(pruned)
+    candidates = [e for e in effects if e.after in (None, "n") and e.before not in (None, "n")]
+    changed = True
+    while changed:
+        changed = False
+        for effect in candidates:
+            if effect.from_pruning:
+                continue
+            sym = kconf.syms.get(effect.symbol)  # type: ignore[attr-defined]
+            if sym is None:
+                continue
+            exprs = [sym.direct_dep]
+            if sym.choice is not None:
+                exprs.append(sym.choice.direct_dep)
+            if not any(node.prompt for node in sym.nodes):
+                exprs.append(sym.rev_dep)  # a prompt-less symbol lives from its selectors
+            deps = {item.name for expr in exprs for item in kconfiglib.expr_items(expr)
+                    if isinstance(item, kconfiglib.Symbol)}
+            if deps & off:
+                effect.from_pruning = True
+                off.add(effect.symbol)
+                changed = True

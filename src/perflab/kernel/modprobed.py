@@ -16,7 +16,7 @@ from pathlib import Path
 from perflab.errors import PerflabError
 from perflab.kernel.config import KernelConfig
 from perflab.kernel.kbuild import ModuleMap, module_name
-from perflab.kernel.kconfig_explain import KernelKconfig, dependency_symbols, has_prompt, selector_symbols
+from perflab.kernel.kconfig_explain import KernelKconfig, dependency_symbols, has_prompt, selector_terms
 
 _MODULE_RE = re.compile(r"[A-Za-z0-9_-]+\Z")
 
@@ -71,11 +71,16 @@ def prune(config: KernelConfig, modules: list[str], module_map: ModuleMap, kconf
     values = config.as_dict()
     m_syms = {name for name, value in values.items() if value == "m"}
     keep: dict[str, str] = {}
+    visited: set[str] = set()
     queue: deque[str] = deque()
 
     def hold(symbol: str, why: str) -> None:
+        """Keep ``symbol`` if it is =m and walk its dependencies whatever its value (a =y bool can
+        depend on a =m tristate)."""
         if symbol in m_syms and symbol not in keep:
             keep[symbol] = why
+        if symbol not in visited:
+            visited.add(symbol)
             queue.append(symbol)
 
     for module in modules:
@@ -98,31 +103,31 @@ def prune(config: KernelConfig, modules: list[str], module_map: ModuleMap, kconf
                 for symbol in sorted(level & m_syms):
                     hold(symbol, f"gates the directory of module {module}")
     module_kept = set(keep)
-    for symbol, where in fragment_roots.items():
-        queue.append(symbol)
-        if symbol in m_syms and symbol not in keep:
-            keep[symbol] = f"requested at {where}"
-
     from_fragment: set[str] = set(fragment_roots)
+    for symbol, where in fragment_roots.items():
+        hold(symbol, f"requested at {where}")
+
     while queue:
         name = queue.popleft()
         sym = kconf.syms.get(name)
-        if sym is None or not sym.nodes:
+        if sym is None or not sym.nodes or values.get(name) in (None, "n"):
             continue
         why = f"needed by {name}"
         for dep in sorted(dependency_symbols(sym)):
-            if dep in m_syms and dep not in keep:
-                if name in from_fragment:
-                    from_fragment.add(dep)
-                hold(dep, why)
-        if not has_prompt(sym) and values.get(name) == "m":
-            selectors = selector_symbols(sym)
-            if selectors and not any(values.get(s) == "y" or s in keep for s in selectors):
-                chosen = next((s for s in selectors if s in m_syms), None)
-                if chosen is not None:
-                    if name in from_fragment:
-                        from_fragment.add(chosen)
-                    hold(chosen, f"selects {name}")
+            if name in from_fragment and dep not in visited:
+                from_fragment.add(dep)
+            hold(dep, why)
+        if not has_prompt(sym):
+            # Only a select can keep a prompt-less symbol on: keep one select that BASE makes active
+            # (selector and its `if` condition), preferring one already walked, as streamline_config.pl.
+            terms = [(sel, needed) for sel, needed in selector_terms(sym)
+                     if all(values.get(n) in ("y", "m") for n in needed)]
+            if terms:
+                sel, needed = next(((s, n) for s, n in terms if s in visited), terms[0])
+                for other in sorted(needed):
+                    if name in from_fragment and other not in visited:
+                        from_fragment.add(other)
+                    hold(other, f"selects {name}" if other == sel else f"condition of {sel} selecting {name}")
     for symbol in sorted(from_fragment & set(keep) - module_kept):
         if symbol not in fragment_roots:
             report.forced_for_fragment[symbol] = keep[symbol]

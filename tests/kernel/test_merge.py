@@ -1,0 +1,110 @@
+"""Textual merges (no --srctree): requests, redefinitions, labelling, atomic output, CLI errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from perflab.errors import PerflabError
+from perflab.kernel.config import KernelConfig
+from perflab.kernel.merge import UNRESOLVED_HEADER, merge
+from perflab.kernel.modprobed import read_modprobed_db
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "kernel"
+DEBIAN_612 = DATA / "config-6.12.117+deb12-amd64"
+HOT = DATA / "hotpath.config"
+
+
+def _perflab(*args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
+    return subprocess.run([sys.executable, "-m", "perflab", *args], capture_output=True, text=True,
+                          env=env, timeout=120, check=False)
+
+
+def test_fragments_later_wins_and_every_redefinition_is_reported(tmp_path: Path) -> None:
+    second = tmp_path / "second.config"
+    second.write_text("# override\nCONFIG_ZRAM=m\nCONFIG_NEW_THING=y\nCONFIG_KVM=y\n")
+    result = merge(DEBIAN_612, [HOT, second])
+    assert not result.resolved
+    values = {r.symbol: r.value for r in result.requests}
+    assert values["ZRAM"] == "m" and values["KVM"] == "y" and values["CRYPTO_AES_NI_INTEL"] == "y"
+    redefs = {(r.symbol, r.old, r.new, r.old_source, r.source) for r in result.redefinitions}
+    hot_zram_line = next(i for i, line in enumerate(HOT.read_text().splitlines(), 1)
+                         if line.startswith("CONFIG_ZRAM="))
+    assert ("ZRAM", "m", "y", "BASE", f"{HOT}:{hot_zram_line}") in redefs
+    assert ("ZRAM", "y", "m", f"{HOT}:{hot_zram_line}", f"{second}:2") in redefs
+    # KVM=y in both fragments: same value again is not a redefinition of the fragment's value
+    assert not any(r.symbol == "KVM" and r.source.startswith(str(second)) for r in result.redefinitions)
+    # NEW_THING did not exist before: a new symbol, not a redefinition
+    assert not any(r.symbol == "NEW_THING" for r in result.redefinitions)
+    assert all(row.status == "unresolved" for row in result.rows)
+    assert result.text.startswith(UNRESOLVED_HEADER)
+    merged = KernelConfig.loads(result.text)
+    assert merged.get("ZRAM") == "m" and merged.get("CRYPTO_AES_NI_INTEL") == "y"
+    assert merged.get("NEW_THING") == "y"
+    assert merged.get("CRYPTO_POLYVAL_CLMUL_NI") == "y"  # was '# ... is not set' in BASE
+
+
+def test_redefinition_inside_one_fragment(tmp_path: Path) -> None:
+    fragment = tmp_path / "frag"
+    fragment.write_text("CONFIG_ZRAM=y\nCONFIG_ZRAM=n\n")
+    result = merge(DEBIAN_612, [fragment])
+    assert [(r.old, r.new, r.old_source, r.source) for r in result.redefinitions if r.symbol == "ZRAM"] == [
+        ("m", "y", "BASE", f"{fragment}:1"), ("y", "n", f"{fragment}:1", f"{fragment}:2")]
+    assert KernelConfig.loads(result.text).get("ZRAM") == "n"
+
+
+def test_cli_unresolved_merge_writes_out_and_leaves_base(tmp_path: Path) -> None:
+    base = tmp_path / "base.config"
+    base.write_bytes(DEBIAN_612.read_bytes())
+    before = base.stat()
+    out = tmp_path / "out.config"
+    proc = _perflab("kernel", "merge", str(base), str(HOT), "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "UNRESOLVED" in proc.stdout
+    assert "redefined CONFIG_CRYPTO_AES_NI_INTEL: m (BASE) -> y" in proc.stdout
+    assert base.read_bytes() == DEBIAN_612.read_bytes() and base.stat().st_mtime_ns == before.st_mtime_ns
+    assert KernelConfig.load(out).get("KVM") == "y"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp file left
+
+
+def test_cli_malformed_fragment_names_file_and_line_and_writes_nothing(tmp_path: Path) -> None:
+    fragment = tmp_path / "bad.config"
+    fragment.write_text("CONFIG_OK=y\nCONFIG_BROKEN=\"unterminated\n")
+    out = tmp_path / "out.config"
+    proc = _perflab("kernel", "merge", str(DEBIAN_612), str(fragment), "-o", str(out))
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == f"perflab: error: {fragment}:2: unterminated string value"
+    assert not out.exists()
+
+
+def test_cli_refuses_to_overwrite_base_and_strict_without_srctree(tmp_path: Path) -> None:
+    base = tmp_path / "base.config"
+    base.write_text("CONFIG_A=y\n")
+    proc = _perflab("kernel", "merge", str(base), str(HOT), "-o", str(base))
+    assert proc.returncode == 1 and "refusing to overwrite BASE" in proc.stderr
+    assert base.read_text() == "CONFIG_A=y\n"
+    proc = _perflab("kernel", "merge", str(base), str(HOT), "-o", str(tmp_path / "o"), "--strict")
+    assert proc.returncode == 1 and "--strict needs --srctree" in proc.stderr
+
+
+def test_modprobed_needs_srctree(tmp_path: Path) -> None:
+    with pytest.raises(PerflabError, match="--modprobed-db needs --srctree"):
+        merge(DEBIAN_612, [HOT], modprobed_db=DATA / "validator-modprobed.db")
+
+
+def test_read_modprobed_db(tmp_path: Path) -> None:
+    names = read_modprobed_db(DATA / "validator-modprobed.db")
+    assert "aesni_intel" in names and "kvm_amd" in names and len(names) == len(set(names))
+    db = tmp_path / "db"
+    db.write_text("# header\nkvm-amd\nkvm_amd  # duplicate spelled with _\n\nnvme\n")
+    assert read_modprobed_db(db) == ["kvm_amd", "nvme"]
+    db.write_text("nvme\nnot a module\n")
+    with pytest.raises(PerflabError, match=rf"{db}:2: not a module name"):
+        read_modprobed_db(db)
