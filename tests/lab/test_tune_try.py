@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from perflab.errors import PerflabError
-from perflab.lab.tune_try import TrialOptions, candidates_from_knobs
+from perflab.lab.candidates import candidates_from_knobs
+from perflab.lab.tune_try import TrialOptions
 from perflab.store.db import Store
 
 HERE = Path(__file__).parent
@@ -200,9 +201,41 @@ def test_sigkill_leaves_the_journal_for_rollback(original_cc: str) -> None:
     proc.kill()
     proc.communicate(timeout=30)
     assert CC.read_text().strip() == target  # nothing could run after SIGKILL...
+    # a new trial would read the candidate's value as "original": it must refuse until rolled back
+    code, _, err = finish(perflab("tune", "try", "--knob", f"net.ipv4.tcp_congestion_control={target}",
+                                  "--", "true"))
+    assert code == 1 and "run `perflab system rollback` first" in err
     code, out, err = finish(perflab("system", "rollback"))
     assert code == 0, err
     assert CC.read_text().strip() == original_cc  # ...but the journal had the original
+
+
+@needs_root
+def test_concurrent_trials_take_turns(original_cc: str, tmp_path: Path) -> None:
+    """The knobs are system-wide: a second trial waits for the first instead of corrupting it."""
+    target = others(original_cc)[0]
+    first = start_and_wait_for_candidate(target)
+    second = perflab("tune", "try", "--knob", f"net.ipv4.tcp_congestion_control={target}", "--blocks", "2",
+                     "--runs-per-block", "3", "--warmup", "0", "--", "true",
+                     env={"PERFLAB_DB": f"sqlite:///{tmp_path / 'second.db'}",
+                          "PERFLAB_STATE_DIR": str(tmp_path / "second-state")})
+    try:
+        assert second.stderr is not None
+        line = second.stderr.readline()
+        assert "waiting for it to finish" in line and str(first.pid) in line
+        assert second.poll() is None
+        first.send_signal(signal.SIGINT)
+        assert finish(first)[0] == 130
+        code, out, err = finish(second)
+        assert code == 0, err
+        # the second trial started after the first restored: its baseline is the true original
+        assert f"restored (read back): net.ipv4.tcp_congestion_control={original_cc}" in out
+    finally:
+        for proc in (first, second):
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert CC.read_text().strip() == original_cc
 
 
 def test_bad_input_fails_before_anything_runs(original_cc: str) -> None:

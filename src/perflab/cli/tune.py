@@ -65,13 +65,8 @@ def try_(
     perflab tune try --knob net.ipv4.tcp_congestion_control=cubic,bbr -- ./load-test"""
     from perflab.bench.commands import parse_metric
     from perflab.errors import PerflabError
-    from perflab.lab.tune_try import (
-        Events,
-        TrialOptions,
-        candidate_from_profile,
-        candidates_from_knobs,
-        run_trial,
-    )
+    from perflab.lab.candidates import candidate_from_profile, candidates_from_knobs
+    from perflab.lab.tune_try import Events, TrialOptions, run_trial
     from perflab.store.db import Store
 
     words = list(words or [])
@@ -94,6 +89,9 @@ def try_(
             values = ", ".join(f"{k}={v}" for k, v in applied.items())
             typer.echo(f"block {block + 1}/{blocks}: {variant} ({values or 'current settings'})", err=True)
 
+        def waiting(self, message: str) -> None:
+            typer.echo(f"perflab: {message}", err=True)
+
     result = run_trial(argv, candidates, options, events=Progress())
     bench = result.benchmark
     bench_id = store.save(bench)
@@ -114,6 +112,9 @@ def _print(result: Any) -> None:
 
     console = Console() if sys.stdout.isatty() else Console(width=200)
     bench = result.benchmark
+    for label, knobs in result.dropped.items():
+        for knob, why in knobs.items():
+            console.print(f"not tried in {label}: {knob} ({why})", highlight=False)
     variants = Table(title="Medians per variant (95 % CI)", title_justify="left")
     variants.add_column("variant")
     variants.add_column("settings in force", overflow="fold")

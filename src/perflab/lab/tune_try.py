@@ -12,7 +12,6 @@ variant, each Run's ``variant`` naming the setting in force.
 from __future__ import annotations
 
 import contextlib
-import itertools
 import os
 import signal
 import threading
@@ -21,18 +20,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from perflab.errors import NeedsRootError, PerflabError
+from perflab.lab.candidates import BASELINE, Candidate, preflight
 from perflab.store.model import Benchmark, CommandResult, MetricSpec, Run
 
-BASELINE = "baseline"
 WALL = "wall"
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """A named set of knob → value settings to try."""
-
-    label: str
-    settings: dict[str, str]
 
 
 @dataclass
@@ -88,6 +79,7 @@ class TrialResult:
     kept: str | None  # label of the candidate left applied (keep_if_better), else None
     keep_reason: str
     originals: dict[str, str | None]
+    dropped: dict[str, dict[str, str]] = field(default_factory=dict)  # candidate → {knob: why not here}
 
 
 class Events:
@@ -99,59 +91,8 @@ class Events:
     def run(self, variant: str, run: Run) -> None:
         """A measured run finished."""
 
-
-# -- candidates --------------------------------------------------------------------------------------
-
-
-def candidates_from_knobs(specs: Sequence[str]) -> list[Candidate]:
-    """``--knob NAME=V1,V2`` (repeatable): one candidate per value, the product over several knobs.
-
-    Every value is checked against the knob before anything runs (unknown knob, malformed value, a value
-    this kernel does not offer)."""
-    from perflab.system.knobs import get_knob, parse_spec
-
-    axes: list[tuple[str, list[str]]] = []
-    for spec in specs:
-        name, eq, values_text = spec.partition("=")
-        name = name.strip()
-        if not eq or not name or not values_text.strip():
-            raise PerflabError(f"--knob {spec!r}: expected NAME=VALUE[,VALUE…], "
-                               "e.g. net.ipv4.tcp_congestion_control=cubic,bbr")
-        knob = get_knob(name)
-        values = [v.strip() for v in values_text.split(",")]
-        if any(not v for v in values):
-            raise PerflabError(f"--knob {spec!r}: empty value in the comma-separated list")
-        for value in values:
-            for alt in parse_spec(knob, value):
-                why = knob.check_value(alt.value) if alt.op == "=" else None
-                if why:
-                    raise PerflabError(f"--knob {name}={value}: {why}")
-        if name in (n for n, _ in axes):
-            raise PerflabError(f"--knob {name} given twice (list its values comma-separated in one --knob)")
-        axes.append((name, list(dict.fromkeys(values))))
-    if not axes:
-        raise PerflabError("no candidate: give a PROFILE or --knob NAME=VALUE[,VALUE…]")
-    out = []
-    for combo in itertools.product(*(values for _, values in axes)):
-        settings = {name: value for (name, _), value in zip(axes, combo, strict=True)}
-        label = combo[0] if len(combo) == 1 else ",".join(f"{n.rsplit('.', 1)[-1]}={v}"
-                                                          for n, v in settings.items())
-        out.append(Candidate(label, settings))
-    return out
-
-
-def candidate_from_profile(name_or_path: str) -> Candidate:
-    from pathlib import Path
-
-    from perflab.system.profiles import load_profile
-
-    profile = load_profile(name_or_path)
-    if not profile.settings:
-        raise PerflabError(f"profile {name_or_path!r} sets no knob: nothing to try")
-    label = profile.name or Path(name_or_path).stem
-    if label == BASELINE:
-        label = f"profile:{label}"
-    return Candidate(label, dict(profile.settings))
+    def waiting(self, message: str) -> None:
+        """The trial waits for something (another trial's lock)."""
 
 
 # -- the trial ----------------------------------------------------------------------------------------
@@ -169,11 +110,11 @@ def _read_originals(names: Sequence[str]) -> dict[str, str | None]:
     return out
 
 
-def _apply(candidate: Candidate) -> Any:
+def _apply(candidate: Candidate, label: str = "tune-try") -> Any:
     """Apply and insist that every knob is in force (read back), else undo and raise."""
     from perflab.system.apply import apply_settings, restore
 
-    report = apply_settings(candidate.settings, label=f"tune-try:{candidate.label}")
+    report = apply_settings(candidate.settings, label=f"{label}:{candidate.label}")
     bad = [r for r in report.results if r.status not in ("applied", "unchanged")]
     if bad:
         restore(report)
@@ -203,10 +144,6 @@ def run_trial(argv: Sequence[str], candidates: Sequence[Candidate], options: Tri
 
     Returns the result even when a run fails or Ctrl-C interrupts (Benchmark.status says so, the runs
     so far are kept); raises PerflabError before anything is measured for bad input."""
-    from perflab.bench.commands import Command
-    from perflab.bench.runner import BenchOptions, MeasurementSession
-    from perflab.bench.scheduler import RunCount
-
     options = options or TrialOptions()
     options.validate()
     events = events or Events()
@@ -215,10 +152,22 @@ def run_trial(argv: Sequence[str], candidates: Sequence[Candidate], options: Tri
     labels = [BASELINE, *(c.label for c in candidates)]
     if len(set(labels)) != len(labels):
         raise PerflabError(f"candidate labels must be unique and not {BASELINE!r}: {', '.join(labels)}")
-    knob_names = list(dict.fromkeys(n for c in candidates for n in c.settings))
-    originals = _read_originals(knob_names)
     if candidates and os.geteuid() != 0:
         raise NeedsRootError("tune try applies system tunings and needs root; nothing was changed")
+    with _trial_lock(events):
+        return _locked_trial(argv, candidates, options, events, tuning, labels)
+
+
+def _locked_trial(argv: Sequence[str], candidates: Sequence[Candidate], options: TrialOptions,
+                  events: Events, tuning: Any, labels: list[str]) -> TrialResult:
+    from perflab.bench.commands import Command
+    from perflab.bench.runner import BenchOptions, MeasurementSession
+    from perflab.bench.scheduler import RunCount
+
+    candidates, dropped = preflight(candidates)
+    knob_names = list(dict.fromkeys(n for c in candidates for n in c.settings))
+    _refuse_after_crash(knob_names)
+    originals = _read_originals(knob_names)
 
     bench_options = BenchOptions(count=RunCount(runs=options.blocks * options.runs_per_block),
                                  warmup=options.warmup, seed=options.seed, timeout_s=options.timeout_s,
@@ -276,7 +225,49 @@ def run_trial(argv: Sequence[str], candidates: Sequence[Candidate], options: Tri
         "keep_reason": keep_reason,
         "restored_to": originals,
     }
-    return TrialResult(benchmark, comparisons, kept, keep_reason, originals)
+    benchmark.settings["dropped"] = dropped
+    return TrialResult(benchmark, comparisons, kept, keep_reason, originals, dropped)
+
+
+LOCK_PATH = "/run/lock/perflab-tune-try.lock"
+
+
+@contextlib.contextmanager
+def _trial_lock(events: Events) -> Iterator[None]:
+    """One trial at a time on this machine: the knobs are system-wide, and a second trial switching
+    them would corrupt both the measurements and the originals the first one restores."""
+    import fcntl
+    from pathlib import Path
+
+    path = Path(os.environ.get("PERFLAB_TUNE_LOCK", LOCK_PATH))
+    if not path.parent.is_dir():
+        path = Path("/tmp") / path.name
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            events.waiting(f"another tune try (pid {holder}) holds {path}; waiting for it to finish")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _refuse_after_crash(knob_names: Sequence[str]) -> None:
+    """A trial killed with SIGKILL leaves its candidate applied (and journaled): the "originals" read
+    now would be the candidate's values, so insist on a rollback first."""
+    from perflab.system import journal
+
+    boot = journal.boot_id()
+    stale = sorted({i.knob for i in journal.pending()
+                    if i.label.startswith("tune-try:") and i.knob in knob_names and i.boot_id == boot})
+    if stale:
+        raise PerflabError(f"a previous tune try did not finish and left {', '.join(stale)} changed "
+                           "(see `perflab system status`); run `perflab system rollback` first")
 
 
 @contextlib.contextmanager
@@ -311,15 +302,18 @@ def _per_variant(raw: Benchmark | None, labels: list[str], by_label: dict[str, C
     note = raw.commands[0].memory_note if raw is not None else None
     commands = []
     for label in labels:
-        settings = (by_label[label].settings if label != BASELINE
-                    else {k: v for k, v in originals.items() if v is not None})
+        # the values read back while the variant was in force; the candidate's specs as a fallback
+        settings = in_force.get(label) or (by_label[label].settings if label != BASELINE
+                                           else {k: v for k, v in originals.items() if v is not None})
         result = CommandResult(name=label, command=command, argv=list(argv), parameters=dict(settings),
                                runs=[r for r in runs if r.variant == label], metrics=list(options.metrics),
                                memory_note=note)
         result.warmup_runs = warm // len(labels)
         if label in in_force:
-            result.notes.append("read back while in force: " + ", ".join(
-                f"{k}={v}" for k, v in in_force[label].items()))
+            result.notes.append("parameters: the values read back while this variant was in force")
+        if label in by_label:
+            requested = by_label[label].settings.items()
+            result.notes.append("requested: " + ", ".join(f"{k}={v}" for k, v in requested))
         commands.append(result)
     index = {label: i for i, label in enumerate(labels)}
     settings = dict(raw.settings) if raw is not None else {}
@@ -398,7 +392,7 @@ def _keep(comparisons: list[MetricComparison], by_label: dict[str, Candidate],
         return ratio if c.higher_is_better else 1.0 / ratio
 
     best = max(winners, key=gain)
-    report = _apply(by_label[best.candidate])
+    report = _apply(by_label[best.candidate], label="tune-try-kept")
     values = ", ".join(f"{r.knob}={r.after}" for r in report.results)
     return best.candidate, (f"{best.candidate} kept: significantly better on {metric} "
                             f"(ratio {best.comparison['ratio']:.4g}); in force now: {values}; "
