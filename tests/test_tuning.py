@@ -188,3 +188,40 @@ def test_unprivileged_caller_gets_a_report_not_an_exception(cc_restored: tuple[s
     assert "permission denied" in by_name["process.sched"]["reason"]
     assert by_name["process.nice"]["status"] == "applied"  # raising nice needs no privilege
     assert CC.read_text().strip() == original
+
+
+@pytest.mark.skipif(not ROOT, reason="writes /proc/sys and /sys: needs root")
+def test_shipped_profile_applied_and_every_knob_restored_at_exit() -> None:
+    """A whole shipped profile in a child with restore_at_exit: every knob it touched reads back
+    byte-identical after the child exits; knobs this VM lacks are refused with their reason."""
+    from perflab.system.knobs import get_knob
+    from perflab.system.profiles import load_profile
+
+    names = list(load_profile("network-throughput").settings)
+
+    def snapshot() -> dict[str, str | None]:
+        out: dict[str, str | None] = {}
+        for name in names:
+            try:
+                out[name] = get_knob(name).read()
+            except PerflabError:
+                out[name] = None
+        return out
+
+    before = snapshot()
+    try:
+        out = run_child("""
+            r = apply_runtime("network-throughput", restore_at_exit=True)
+            print(json.dumps(r.to_dict()))
+        """)
+        statuses = {o["name"]: o["status"] for o in out["outcomes"]}
+        assert set(statuses) == set(names)
+        assert "applied" in statuses.values()
+        for o in out["outcomes"]:
+            if before[o["name"]] is None:  # no such file here (cpufreq in a VM): refused, with the reason
+                assert o["status"] == "refused" and o["reason"]
+        assert snapshot() == before
+    finally:
+        from perflab.system.apply import rollback
+
+        rollback()  # only does something if the child died before its atexit undo
