@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from rich.console import Console
 
+from perflab.bench import progress
 from perflab.bench.commands import expand
 from perflab.bench.progress import ProgressObserver, running_stat
 from perflab.bench.runner import BenchOptions, run_benchmark
 from perflab.bench.scheduler import RunCount
 
 
-def test_progress_shows_each_command_with_its_running_median_and_ci() -> None:
+def test_progress_shows_each_command_with_its_running_median_and_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(progress, "REFRESH_S", 0.0)  # refresh the statistics after every run
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=True, width=150, no_color=True)
     options = BenchOptions(count=RunCount(runs=12), capture_environment=False, show_output=True)
     with ProgressObserver(console) as observer:
-        observer.last_refresh = -1e9
         bench = run_benchmark(expand(["echo visible-output", "sleep 0.01"]), options, observer=observer)
     text = buffer.getvalue()
     assert bench.status == "complete"
