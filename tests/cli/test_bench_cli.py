@@ -85,8 +85,9 @@ def test_timeout_is_recorded(capsys: pytest.CaptureFixture[str]) -> None:
     assert [r.timed_out for r in runs] == [True, True]
 
 
-def test_sigint_keeps_the_samples_and_exits_130(tmp_path: Path) -> None:
-    """A real `perflab bench` process gets SIGINT mid-run (as Ctrl-C would send it)."""
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_sigint_keeps_the_samples_and_exits_130(tmp_path: Path, signum: int) -> None:
+    """A real `perflab bench` process gets SIGINT mid-run (as Ctrl-C would send it); SIGTERM alike."""
     count = tmp_path / "count"
     script = f"echo x >> {count}; sleep 0.05"
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([SRC, os.environ.get("PYTHONPATH", "")]))
@@ -98,7 +99,7 @@ def test_sigint_keeps_the_samples_and_exits_130(tmp_path: Path) -> None:
     while time.monotonic() < deadline and (not count.exists() or len(count.read_text().split()) < 5):
         assert proc.poll() is None, proc.communicate()
         time.sleep(0.02)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
     assert "interrupted" in err and "saved as #1" in err
