@@ -54,9 +54,9 @@ def bench_command(
     runs: Annotated[int | None, typer.Option(
         "--runs", "-r", min=1, help="Exactly N runs per command (no adaptive stopping).")] = None,
     min_runs: Annotated[int | None, typer.Option(
-        "--min-runs", help="Adaptive: at least N runs [10].")] = None,
+        "--min-runs", "-m", help="Adaptive: at least N runs [10].")] = None,
     max_runs: Annotated[int | None, typer.Option(
-        "--max-runs", help="Adaptive: at most N runs [1000].")] = None,
+        "--max-runs", "-M", help="Adaptive: at most N runs [1000].")] = None,
     max_time: Annotated[float | None, typer.Option(
         "--max-time", help="Adaptive: stop after S seconds of measuring (once --min-runs are done) [5].")]
     = None,
@@ -83,7 +83,7 @@ def bench_command(
     env: Annotated[list[str] | None, typer.Option(
         "--env", "-e", help="KEY=VALUE for the runs (repeatable).")] = None,
     name: Annotated[list[str] | None, typer.Option(
-        "--name", "-n", help="Name per command (repeatable).")] = None,
+        "--name", "--command-name", "-n", help="Name per command (repeatable).")] = None,
     parameter_list: Annotated[list[str] | None, typer.Option(
         "--parameter-list", "-L", metavar="NAME VALUES",
         help="Run with {NAME} = each comma-separated value (repeatable; cartesian product).")] = None,
