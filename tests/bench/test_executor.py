@@ -161,3 +161,16 @@ def test_launcher_is_cached_privately(monkeypatch: pytest.MonkeyPatch, tmp_path:
     mtime = first.path.stat().st_mtime_ns
     assert ensure_launcher().path == first.path and first.path.stat().st_mtime_ns == mtime
     assert [p.name for p in first.path.parent.iterdir()] == [first.path.name]  # no temp leftovers
+
+
+def test_a_launcher_that_cannot_start_falls_back(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A cache on a noexec mount, imitated by a launcher file without execute permission."""
+    from perflab.bench import build
+
+    fake = tmp_path / "launcher"
+    fake.write_bytes(b"")
+    fake.chmod(0o600)
+    monkeypatch.setattr(build, "ensure_launcher", lambda: build.LauncherBuild(fake))
+    with open_executor() as ex:
+        assert isinstance(ex, PythonExecutor) and "cannot start the run launcher" in str(ex.memory_note)
+        assert ex.run(RunSpec(["true"])).ok

@@ -120,7 +120,10 @@ class Executor(ABC):
 
 
 class LauncherExecutor(Executor):
-    """Runs go through the C launcher started once (with the process tuning applied to it)."""
+    """Runs go through the C launcher started once (with the process tuning applied to it).
+
+    The launcher ends when the thread that started it ends (PR_SET_PDEATHSIG), so create the executor
+    in the thread that lives as long as it is used."""
 
     name = "launcher"
 
@@ -330,4 +333,9 @@ def open_executor(tuning: ProcessTuning | None = None, *, kind: str | None = Non
         if kind == "launcher":
             raise PerflabError(f"PERFLAB_EXECUTOR=launcher: {build.reason}")
         return PythonExecutor(str(build.reason), tuning)
-    return LauncherExecutor(str(build.path), tuning)
+    try:
+        return LauncherExecutor(str(build.path), tuning)
+    except OSError as error:  # e.g. the cache directory is on a noexec mount
+        if kind == "launcher":
+            raise PerflabError(f"cannot start the run launcher {build.path}: {error.strerror}") from None
+        return PythonExecutor(f"cannot start the run launcher {build.path}: {error.strerror}", tuning)
