@@ -172,7 +172,7 @@ def _locked_trial(argv: Sequence[str], candidates: Sequence[Candidate], options:
     bench_options = BenchOptions(count=RunCount(runs=options.blocks * options.runs_per_block),
                                  warmup=options.warmup, seed=options.seed, timeout_s=options.timeout_s,
                                  metrics=list(options.metrics), tuning=tuning)
-    command = Command.from_argv(list(argv), name="workload")
+    command = Command.from_argv(list(argv))
     session = MeasurementSession([command], bench_options, kind="tune-try")
     by_label = {c.label: c for c in candidates}
     status, message = "complete", None
