@@ -182,7 +182,7 @@ class ProcessTuning:
     interleave: tuple[int, ...] | None = None
     thp: str | None = None  # only "never"
     no_aslr: bool = False
-    _errfd: list[int] = field(default_factory=list, compare=False, repr=False)
+    _errfd: list[int] = field(default_factory=list, init=False, compare=False, repr=False)  # see popen
 
     @classmethod
     def from_options(
