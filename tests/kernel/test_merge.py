@@ -108,3 +108,15 @@ def test_read_modprobed_db(tmp_path: Path) -> None:
     db.write_text("nvme\nnot a module\n")
     with pytest.raises(PerflabError, match=rf"{db}:2: not a module name"):
         read_modprobed_db(db)
+
+
+def test_cli_json_report(tmp_path: Path) -> None:
+    import json
+
+    out = tmp_path / "out.config"
+    proc = _perflab("kernel", "merge", str(DEBIAN_612), str(HOT), "-o", str(out), "--json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["resolved"] is False and data["output"] == str(out)
+    assert data["status_counts"]["unresolved"] == len(data["rows"]) == len(data["requests"])
+    assert any(r["symbol"] == "KVM" and r["old"] == "m" and r["new"] == "y" for r in data["redefinitions"])

@@ -34,6 +34,9 @@ _NOT_SET_RE = re.compile(r"# CONFIG_([A-Za-z0-9_]+) is not set\s*\Z")
 _ASSIGN_RE = re.compile(r"CONFIG_([A-Za-z0-9_]+)=(.*)\Z")
 _INT_RE = re.compile(r"-?[0-9]+\Z")
 _HEX_RE = re.compile(r"0[xX][0-9a-fA-F]+\Z")
+_FAST_TRISTATE_RE = re.compile(r"CONFIG_([A-Za-z0-9_]+)=([ymn])\Z")
+_NOT_SET_PREFIX = "# CONFIG_"
+_NOT_SET_SUFFIX = " is not set"
 
 
 def canonical(symbol: str) -> str:
@@ -69,7 +72,7 @@ def render(name: str, value: str, kind: str) -> str:
     return f"{PREFIX}{name}={value}"
 
 
-@dataclass
+@dataclass(slots=True)
 class Symbol:
     """One assignment of a .config: ``line`` is 1-based in the file it came from (0: added in memory)."""
 
@@ -154,7 +157,29 @@ class KernelConfig:
     def loads(cls, text: str, path: str | Path | None = None) -> KernelConfig:
         config = cls(path)
         label = str(path) if path is not None else "<string>"
+        lines, index = config._lines, config._index
+        fast_match = _FAST_TRISTATE_RE.match
+        name_match = _NAME_RE.match
+        # Fast paths for the three line shapes that make up almost all of a kernel .config; anything
+        # else (and every duplicate) goes through the general parser.
         for number, line in enumerate(text.splitlines(), start=1):
+            if line.startswith("CONFIG_"):
+                match = fast_match(line)
+                if match is not None and match.group(1) not in index:
+                    entry = Symbol(match.group(1), match.group(2), TRISTATE, number, line)
+                    lines.append(entry)
+                    index[entry.name] = entry
+                    continue
+            elif line.startswith(_NOT_SET_PREFIX) and line.endswith(_NOT_SET_SUFFIX):
+                name = line[len(_NOT_SET_PREFIX):-len(_NOT_SET_SUFFIX)]
+                if name_match(name) and name not in index:
+                    entry = Symbol(name, "n", TRISTATE, number, line)
+                    lines.append(entry)
+                    index[name] = entry
+                    continue
+            elif not line or (line[0] == "#" and not line.startswith(_NOT_SET_PREFIX)):
+                lines.append(line)
+                continue
             config._parse_line(line, number, label)
         return config
 

@@ -152,7 +152,7 @@ def merge(base_path: str | Path, fragment_paths: list[str | Path], *, modprobed_
     requests, redefinitions = _collect_requests(base, fragments)
     result = MergeResult("", False, str(base_path), [str(p) for p in fragment_paths], redefinitions,
                          list(requests.values()), [])
-    merged = base.copy()
+    merged = base  # BASE's object, not its file: the requests above were read before any change
     kconf = None
     root = None
     if srctree is not None:
