@@ -238,6 +238,21 @@ def test_concurrent_trials_take_turns(original_cc: str, tmp_path: Path) -> None:
     assert CC.read_text().strip() == original_cc
 
 
+@needs_root
+def test_process_tuning_of_the_runs_is_read_back_and_stored(original_cc: str) -> None:
+    cpu = str(sorted(os.sched_getaffinity(0))[-1])
+    knob = f"net.ipv4.tcp_congestion_control={others(original_cc)[0]}"
+    code, _, err = finish(perflab("tune", "try", "--knob", knob,
+                                  "--blocks", "2", "--runs-per-block", "3", "--warmup", "0", "--pin", cpu,
+                                  "--nice", "3", "--", "true"))
+    assert code == 0, err
+    (bench,) = stored()
+    tuning = bench.environment["process_tuning"]
+    assert tuning["pin"]["observed"] == cpu and tuning["pin"]["applied"]
+    assert tuning["nice"]["observed"] == "3" and tuning["nice"]["applied"]
+    assert CC.read_text().strip() == original_cc
+
+
 def test_bad_input_fails_before_anything_runs(original_cc: str) -> None:
     with pytest.raises(PerflabError, match="unknown knob"):
         candidates_from_knobs(["net.ipv4.not_a_knob=1"])
@@ -250,6 +265,9 @@ def test_bad_input_fails_before_anything_runs(original_cc: str) -> None:
     code, _, err = finish(perflab("tune", "try", "--knob", "net.ipv4.tcp_congestion_control=cubic",
                                   "--metric", "x=(", "--", "true"))
     assert code == 1 and "bad regular expression" in err
+    code, _, err = finish(perflab("tune", "try", "--knob", "net.ipv4.tcp_congestion_control=cubic",
+                                  "--sched", "fifo:1000", "--", "true"))
+    assert code == 1 and "fifo:1000" in err
     assert CC.read_text().strip() == original_cc
     assert stored() == []
 

@@ -58,6 +58,13 @@ def try_(
     seed: Annotated[int | None, _Opt("--seed", help="Seed for the run order and the resampling.")] = None,
     db: Annotated[str | None, _Opt(
         "--db", help="Store URL (default $PERFLAB_DB or ./.perflab/perflab.db).")] = None,
+    pin: Annotated[str | None, _Opt("--pin", help="Pin the runs to CPUS (e.g. 0-1,3).")] = None,
+    nice: Annotated[int | None, _Opt("--nice", help="Nice value of the runs.")] = None,
+    sched: Annotated[str | None, _Opt("--sched", help="Scheduling policy of the runs, e.g. fifo:10.")] = None,
+    membind: Annotated[str | None, _Opt("--membind", help="Bind the runs' memory to NUMA NODES.")] = None,
+    interleave: Annotated[str | None, _Opt("--interleave", help="Interleave run memory on NODES.")] = None,
+    thp: Annotated[str | None, _Opt("--thp", help="'never': no transparent huge pages for the runs.")] = None,
+    no_aslr: Annotated[bool, _Opt("--no-aslr", help="Disable address-space randomization (runs).")] = False,
 ) -> None:
     """Measure CMD under the current settings and under each candidate, alternating in blocks, then print
     per metric the ratio with its CI and the verdict. Everything is rolled back unless --keep-if-better
@@ -82,6 +89,10 @@ def try_(
                            noise=noise, metrics=[parse_metric(m) for m in metric], decide_by=decide_by,
                            keep_if_better=keep_if_better, timeout_s=timeout, seed=seed)
     options.validate()
+    from perflab.system.process import ProcessTuning
+
+    tuning = ProcessTuning.from_options(pin=pin, nice=nice, sched=sched, membind=membind,
+                                        interleave=interleave, thp=thp, no_aslr=no_aslr)
     store = Store.open(db)  # a bad --db fails before the machine is touched
 
     class Progress(Events):
@@ -92,7 +103,8 @@ def try_(
         def waiting(self, message: str) -> None:
             typer.echo(f"perflab: {message}", err=True)
 
-    result = run_trial(argv, candidates, options, events=Progress())
+    result = run_trial(argv, candidates, options, events=Progress(),
+                       tuning=None if tuning.is_empty() else tuning)
     bench = result.benchmark
     bench_id = store.save(bench)
     _print(result)
