@@ -159,6 +159,10 @@ def _print(result: Any) -> None:
         console.print(table)
         for c in result.comparisons:
             console.print(f"  {c.candidate} / {c.metric}: {c.comparison['reason']}", highlight=False)
+    for command in bench.commands:
+        for note in command.notes:
+            if note.startswith("identical"):
+                console.print(f"note: {command.name}: {note}", highlight=False)
     if bench.message:
         console.print(f"status {bench.status}: {bench.message}", highlight=False)
     restored = ", ".join(f"{k}={v}" for k, v in result.originals.items())

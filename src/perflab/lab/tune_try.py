@@ -314,6 +314,9 @@ def _per_variant(raw: Benchmark | None, labels: list[str], by_label: dict[str, C
         if label in by_label:
             requested = by_label[label].settings.items()
             result.notes.append("requested: " + ", ".join(f"{k}={v}" for k, v in requested))
+            if label in in_force and in_force[label] == in_force.get(BASELINE):
+                result.notes.append("identical to the baseline: every knob already had this value, so any "
+                                    "difference measured is noise (an A/A comparison)")
         commands.append(result)
     index = {label: i for i, label in enumerate(labels)}
     settings = dict(raw.settings) if raw is not None else {}
@@ -361,7 +364,7 @@ def _compare(benchmark: Benchmark, labels: list[str], options: TrialOptions) -> 
     results: dict[int, Any] = {}
     if usable:
         found = compare_many([pairs[i] for i in usable], alpha=options.alpha, noise=options.noise,
-                             higher_is_better=[meta[i][3] for i in usable])
+                             higher_is_better=[meta[i][3] for i in usable], seed=options.seed)
         results = dict(zip(usable, found, strict=True))
     out = []
     for i, (cand, name, unit, higher) in enumerate(meta):
