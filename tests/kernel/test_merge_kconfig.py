@@ -4,6 +4,7 @@ test_merge_srctree.py)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import kconfiglib
@@ -72,3 +73,29 @@ def test_kernel_kconfig_parses_and_explains(tree: Path) -> None:
     assert "depends on [BAR] which is m" in reason and "BAR=m" in reason
     assert explain(kconf, "LIB", "n", "y") == "selected by USER=y"
     assert explain(kconf, "NOPE", "y", "n") == "not defined in this tree's Kconfig"
+
+
+def test_parse_cache_is_reused_and_invalidated(tree: Path, tmp_path: Path) -> None:
+    from perflab.kernel import kconfig_cache
+
+    cache = tmp_path / "cache"
+    first = load_kconfig(tree, arch="x86", cache_dir=cache)
+    pickles = list(cache.glob("*.pickle"))
+    assert len(pickles) == 1 and pickles[0].stat().st_mode & 0o777 == 0o600
+    key = pickles[0].name.removesuffix(".pickle")
+    cached = kconfig_cache.load_cached(cache, key)
+    assert cached is not None and cached is not first
+    again = load_kconfig(tree, arch="x86", cache_dir=cache)
+    config = tree / ".config"
+    config.write_text("CONFIG_BAR=m\nCONFIG_FOO=m\n")
+    again.load_values(config)
+    assert "BAR=m" in explain(again, "FOO", "y", "m")
+    # a changed Kconfig file invalidates the entry: the new symbol is seen
+    kconfig = tree / "Kconfig"
+    kconfig.write_text(KCONFIG + '\nconfig ADDED_LATER\n\tbool "added"\n')
+    os.utime(kconfig, ns=(1, 1))
+    assert kconfig_cache.load_cached(cache, key) is None
+    assert "ADDED_LATER" in load_kconfig(tree, arch="x86", cache_dir=cache).syms
+    # a pickle readable by others is never loaded
+    pickles[0].chmod(0o644)
+    assert kconfig_cache.load_cached(cache, key) is None

@@ -168,7 +168,9 @@ def merge(base_path: str | Path, fragment_paths: list[str | Path], *, modprobed_
         from perflab.kernel.modprobed import prune, read_modprobed_db
 
         modules = read_modprobed_db(modprobed_db)
-        kconf = load_kconfig(root, arch)
+        from perflab.kernel.resolve import state_dir
+
+        kconf = load_kconfig(root, arch, cache_dir=state_dir() / "kconfig-cache")
         module_map = build_module_map(root, srcarch(arch or os.environ.get("ARCH") or subarch()))
         roots = {r.symbol: r.source for r in requests.values() if r.value in ("y", "m")}
         result.prune = prune(merged, modules, module_map, kconf, roots)
@@ -191,7 +193,7 @@ def _resolve(result: MergeResult, root: Path, merged: KernelConfig, requests: di
     import time
 
     from perflab.kernel.kconfig_explain import explain, load_kconfig
-    from perflab.kernel.resolve import Olddefconfig
+    from perflab.kernel.resolve import Olddefconfig, state_dir
 
     merged_text = merged.dumps()
     kconf_error = None
@@ -200,7 +202,7 @@ def _resolve(result: MergeResult, root: Path, merged: KernelConfig, requests: di
         if kconf is None:  # parse Kconfig in Python while make/conf runs in its own processes
             clock = time.perf_counter()
             try:
-                kconf = load_kconfig(root, arch)
+                kconf = load_kconfig(root, arch, cache_dir=state_dir() / "kconfig-cache")
             except PerflabError as error:
                 kconf_error = error.message
             result.seconds["kconfiglib_parse"] = time.perf_counter() - clock
