@@ -15,6 +15,7 @@ kconfiglib's object graph is deep (linked menu nodes), so pickling runs in a thr
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import json
 import os
@@ -47,10 +48,16 @@ def _in_big_stack(func: Any, *args: Any) -> Any:
     box: dict[str, Any] = {}
 
     def target() -> None:
+        # The cyclic GC would walk the half-built graph again and again: off while (un)pickling.
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
         try:
             box["value"] = func(*args)
         except BaseException as error:  # re-raised in the caller's thread
             box["error"] = error
+        finally:
+            if gc_was_enabled:
+                gc.enable()
 
     old_size = threading.stack_size()
     old_limit = sys.getrecursionlimit()
@@ -105,6 +112,8 @@ def save_cached(cache_dir: Path, key: str, kconf: Any, srctree: Path) -> None:
         fingerprint = _fingerprint(srctree, list(dict.fromkeys(kconf.kconfig_filenames)))
         for name in saved:
             setattr(kconf, name, None)
+        for node in kconf.node_iter():
+            node.help = None  # half the pickle, and explanations never show help texts
         data = _in_big_stack(pickle.dumps, {"srctree": str(srctree), "fingerprint": fingerprint,
                                              "kconf": kconf}, pickle.HIGHEST_PROTOCOL)
         cache_dir.mkdir(mode=0o700, parents=True, exist_ok=True)

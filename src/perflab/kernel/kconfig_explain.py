@@ -144,12 +144,19 @@ def load_kconfig(srctree: Path, arch: str | None = None, cache_dir: Path | None 
         cached = load_cached(cache_dir, key)
         if isinstance(cached, KernelKconfig):
             return cached
+    import gc
+
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # ~18k symbols and their expressions, few cycles: collecting mid-parse is wasted time
     try:
         with _environ(env):
             kconf = KernelKconfig(str(srctree / "Kconfig"), warn=False, warn_to_stderr=False)
     except (kconfiglib.KconfigError, OSError) as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise PerflabError(f"{srctree}/Kconfig: kconfiglib cannot parse this tree: {first}") from error
+    finally:
+        if gc_was_enabled:
+            gc.enable()
     if cache_dir is not None:
         save_cached(cache_dir, key, kconf, srctree)
     return kconf
