@@ -9,7 +9,8 @@ What is cached: the parsed ``Kconfig`` object, pickled into ``$PERFLAB_STATE_DIR
 environment Kconfig sees (ARCH, compiler version texts, ...), kconfiglib's version and the path and
 mtime of gcc, ld and rustc (the compiler probes are baked into the parse). Validity: every Kconfig
 file the parse read must still have the same size and mtime, else the tree is parsed again.
-kconfiglib's object graph is deep (linked menu nodes), so pickling runs in a thread with a large stack.
+kconfiglib's object graph is deep (linked menu nodes), so pickling (recursive) runs in a thread with a
+large stack; unpickling is iterative and runs in place.
 """
 
 from __future__ import annotations
@@ -75,6 +76,17 @@ def _in_big_stack(func: Any, *args: Any) -> Any:
     return box.get("value")
 
 
+def _loads(data: bytes) -> Any:
+    """Unpickling is iterative (no deep C recursion), so no big-stack thread; only the GC is paused."""
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return pickle.loads(data)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
 def _fingerprint(srctree: Path, files: list[str]) -> list[tuple[str, int, int]]:
     out = []
     for name in files:
@@ -94,7 +106,7 @@ def load_cached(cache_dir: Path, key: str) -> object | None:
     except OSError:
         return None
     try:
-        payload = _in_big_stack(pickle.loads, data)
+        payload = _loads(data)
         srctree, fingerprint, kconf = payload["srctree"], payload["fingerprint"], payload["kconf"]
         if _fingerprint(Path(srctree), [name for name, _, _ in fingerprint]) != fingerprint:
             return None
