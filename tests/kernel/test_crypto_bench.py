@@ -147,3 +147,64 @@ def test_operation_error_is_wrapped() -> None:
         assert caught.value.step == "operation" and caught.value.target == "cbc-aes-aesni"
     finally:
         op.close()
+
+
+def test_cli_stores_the_run_and_show_displays_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Every run is saved (kind crypto), the unavailable outcome included, and `perflab show` renders it."""
+    from perflab.store.db import Store
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    result = run_cli("crypto", "bench", "--db", url, "--json", "--algorithms", "sha256,xts(aes)",
+                     "--sizes", "16,4K", "--samples", "3", "--userspace")
+    assert result.returncode == 0, result.stderr
+    printed = json.loads(result.stdout)
+    saved = [line for line in result.stderr.splitlines() if line.startswith("saved as #")]
+    assert saved and saved[0].endswith(f" in {url}")
+    bench_id = int(saved[0].split("#")[1].split()[0])
+    with Store.open(url) as store:
+        bench = store.get(bench_id)
+    assert bench.kind == "crypto" and bench.status == "complete" and bench.commands == []
+    assert bench.settings["algorithms"] == ["sha256", "xts(aes)"] and bench.settings["sizes"] == [16, 4096]
+    assert bench.settings["samples"] == 3 and bench.settings["userspace"] is True
+    assert bench.environment.get("kernel_release")
+    crypto = bench.analysis["crypto"]
+    stored = crypto["results"]
+    assert [(r["algorithm"], r["source"], r["status"]) for r in stored] == [
+        (d["algorithm"], d["source"], d["status"]) for d in printed]
+    kernel = [r for r in stored if r["source"] == "kernel (AF_ALG)"]
+    drivers = read_proc_crypto()
+    for r in kernel:
+        best = active_driver(drivers, r["algorithm"])
+        assert crypto["active_drivers"][r["algorithm"]]["driver"] == (best.driver if best else None)
+    user = next(r for r in stored if r["algorithm"] == "sha256" and r["source"].startswith("userspace"))
+    assert [s["size"] for s in user["sizes"]] == [16, 4096]
+    assert all(s["ci_low"] <= s["median"] <= s["ci_high"] for s in user["sizes"])
+
+    show = run_cli("show", str(bench_id), "--db", url)
+    assert show.returncode == 0, show.stderr
+    assert f"Benchmark #{bench_id} (crypto" in show.stdout and "userspace (hashlib" in show.stdout
+    assert "Raw samples" not in show.stdout  # no command runs: no empty table
+    shown = json.loads(run_cli("show", str(bench_id), "--db", url, "--json").stdout)
+    assert shown["analysis"]["crypto"]["results"] == stored  # not replaced by a re-analysis of no runs
+
+    code = _af_alg_errno()
+    if code is not None:
+        assert crypto["af_alg"] == "unavailable" and errno.errorcode[code] in crypto["af_alg_reason"]
+        assert crypto["kernel_measured"] == 0 and crypto["kernel_not_measured"] == 2
+        for r in kernel:
+            assert r["status"] == "unavailable" and r["sizes"] == []
+            assert errno.errorcode[code] in r["reason"]
+        config, _ = running_config()
+        missing = config.get("CRYPTO_USER_API_HASH") not in ("y", "m")
+        assert ("CONFIG_CRYPTO_USER_API_HASH=y" in crypto["enable_config"]) == missing
+        assert ("CONFIG_CRYPTO_USER_API_HASH=y" in show.stdout) == missing
+        assert f"AF_ALG: unavailable — socket(AF_ALG, SOCK_SEQPACKET) failed: {errno.errorcode[code]}" \
+            in show.stdout
+    else:
+        assert crypto["af_alg"] == "available" and crypto["kernel_measured"] >= 1
+
+
+def test_cli_bad_store_url_fails_before_measuring() -> None:
+    result = run_cli("crypto", "bench", "--db", "notaurl://", "--algorithms", "sha256", "--samples", "3")
+    assert result.returncode == 1 and result.stderr.startswith("perflab: error: ")
+    assert "notaurl://" in result.stderr and result.stdout == ""

@@ -67,3 +67,19 @@ def test_print_comparison() -> None:
     assert "A = #1" in text and "B = #2" in text
     assert "A [B #2] is 1.2" in text and "→ slower" in text
     assert analyze(b)["commands"][0]["wall"]["n"] == 20
+
+
+def test_crypto_benchmark_renders_figures_with_ci_and_unavailable_reasons() -> None:
+    """A stored `perflab crypto bench` result (no command runs) renders from its analysis, not as an
+    empty command table; figures come from a real (userspace, small) measurement."""
+    from perflab.kernel.crypto_bench import BenchSettings, run_bench, to_benchmark
+
+    settings = BenchSettings(algorithms=["sha256", "crc32c"], sizes=[64], samples=3, min_sample_s=0.001)
+    bench = to_benchmark(run_bench(settings, userspace=True), settings, userspace=True)
+    text = render(print_benchmark, bench)
+    assert "(crypto, " in text and "Median [95% CI]" not in text
+    assert "sha256 — userspace (hashlib" in text and "95% CI of median" in text and " … " in text
+    assert "Not measured" in text and "zlib.crc32" in text  # crc32c userspace: unavailable, with why
+    assert f"AF_ALG: {bench.analysis['crypto']['af_alg']}" in text
+    bench.analysis = {}
+    assert "no crypto results stored" in render(print_benchmark, bench)

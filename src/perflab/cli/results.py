@@ -128,7 +128,9 @@ def show_command(
 
     with Store.open(db) as store:
         bench = store.resolve(benchmark_id)
-    analysis = bench.analysis if bench.analysis.get("commands") and not reanalyze else analyze(bench)
+    # A crypto benchmark has no command runs to reanalyze: its figures live in the stored analysis.
+    keep = bench.kind == "crypto" or (bench.analysis.get("commands") and not reanalyze)
+    analysis = bench.analysis if keep else analyze(bench)
     if as_json:
         data = bench.to_dict()
         data["analysis"] = analysis
@@ -143,8 +145,9 @@ def show_command(
     if analysis.get("baseline_comparison"):
         console.print()
         print_comparison(console, analysis["baseline_comparison"])
-    console.print()
-    console.print(_raw_table(bench))
+    if bench.commands:
+        console.print()
+        console.print(_raw_table(bench))
     console.print()
     console.print("[bold]Environment[/bold]")
     for line in _environment_lines(bench.environment):

@@ -8,14 +8,18 @@ userspace figure (hashlib) is never a substitute; it is produced only on request
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import ssl
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
 
 from perflab.errors import PerflabError
 from perflab.kernel import af_alg
+from perflab.store.model import Benchmark
 
 DEFAULT_ALGORITHMS = ("xts(aes)", "cbc(aes)", "gcm(aes)", "sha1", "sha256", "sha512", "crc32c")
 DEFAULT_SIZES = (16, 64, 256, 1024, 4096, 16384, 65536)
@@ -277,3 +281,43 @@ def run_bench(settings: BenchSettings, userspace: bool = False) -> list[CryptoRe
     if userspace:
         results += userspace_results(settings)
     return results
+
+
+def to_benchmark(results: list[CryptoResult], settings: BenchSettings, userspace: bool = False) -> Benchmark:
+    """The run as a storable ``Benchmark`` (kind ``crypto``).
+
+    Crypto figures are timed batches inside this process, not runs of a command, so ``commands`` stays
+    empty: every result (measured, ``unavailable`` or ``failed``, with its reason, the active driver and
+    the enabling config) lives in ``analysis["crypto"]``, the options in ``settings``.
+    """
+    from perflab.env.capture import capture_environment
+
+    problem = af_alg.probe()
+    kernel = [r for r in results if r.source == KERNEL]
+    measured = [r for r in kernel if r.status == "ok"]
+    crypto: dict[str, Any] = {
+        "af_alg": "available" if problem is None else "unavailable",
+        "af_alg_reason": None if problem is None else str(problem),
+        "kernel_measured": len(measured),
+        "kernel_not_measured": len(kernel) - len(measured),
+        "active_drivers": {r.algorithm: {"driver": r.active_driver, "priority": r.active_priority}
+                           for r in kernel},
+        "enable_config": sorted({line for r in kernel for line in r.enable_config}),
+        "results": [_finite(r.to_dict()) for r in results],
+    }
+    bench_settings = {"algorithms": list(settings.algorithms), "sizes": list(settings.sizes),
+                      "samples": settings.samples, "min_sample_s": settings.min_sample_s,
+                      "confidence": settings.confidence, "userspace": userspace}
+    return Benchmark(commands=[], created_at=datetime.now(UTC).isoformat(timespec="seconds"), kind="crypto",
+                     environment=capture_environment(), settings=bench_settings, analysis={"crypto": crypto})
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no NaN/Infinity (``perflab show --json`` refuses them): undefined figures become None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value

@@ -163,6 +163,9 @@ def print_warnings(console: Console, analysis: dict[str, Any]) -> None:
 
 def print_benchmark(console: Console, benchmark: Benchmark, analysis: dict[str, Any] | None = None) -> None:
     """The full report of one benchmark; uses the stored analysis unless one is given or none exists."""
+    if benchmark.kind == "crypto":  # no command runs: the figures are in the stored analysis
+        print_crypto_benchmark(console, benchmark)
+        return
     if analysis is None:
         analysis = benchmark.analysis if benchmark.analysis.get("commands") else None
     if analysis is None:
@@ -172,6 +175,73 @@ def print_benchmark(console: Console, benchmark: Benchmark, analysis: dict[str, 
     console.print(results_table(benchmark, analysis))
     print_verdicts(console, analysis.get("comparisons", []))
     print_warnings(console, analysis)
+
+
+def fmt_rate(value: float | None) -> str:
+    """Bytes per second in decimal units (``1.23 GB/s``); ``n/a`` when undefined."""
+    if value is None or value != value:
+        return "n/a"
+    for unit, scale in (("GB/s", 1e9), ("MB/s", 1e6), ("kB/s", 1e3)):
+        if value >= scale:
+            return f"{value / scale:.3g} {unit}"
+    return f"{value:.3g} B/s"
+
+
+def print_crypto_results(console: Console, results: list[dict[str, Any]]) -> None:
+    """``perflab crypto bench`` results (dicts of ``CryptoResult``): one table per measured
+    implementation with the median's CI, then what was not measured, why, and what would enable it."""
+    from rich.markup import escape
+
+    for r in (r for r in results if r.get("status") == "ok"):
+        title = f"{r['algorithm']} — {r['source']}"
+        if r["source"].startswith("kernel"):
+            title += f" driver {r['implementation']}"
+            if r["implementation"] == r.get("active_driver"):
+                title += " (the kernel's choice)"
+        table = Table(title=escape(title), title_justify="left")
+        sizes = r.get("sizes") or []
+        level = f"{sizes[0]['confidence']:.0%}" if sizes else ""
+        for column in ("size", "median", f"{level} CI of median", "samples × ops"):
+            table.add_column(column, justify="right")
+        for size in sizes:
+            ci = f"{fmt_rate(size['ci_low'])} … {fmt_rate(size['ci_high'])}"
+            table.add_row(f"{size['size']} B", fmt_rate(size["median"]), ci,
+                          f"{len(size['bytes_per_s'])} × {size['ops_per_sample']}")
+        console.print(table)
+    unavailable = [r for r in results if r.get("status") != "ok"]
+    if not unavailable:
+        return
+    table = Table(title="Not measured", title_justify="left")
+    for column in ("algorithm", "source", "status", "reason", "kernel's active driver", "would enable it"):
+        table.add_column(column, overflow="fold")
+    for r in unavailable:
+        if r.get("active_driver"):
+            active = f"{r['active_driver']} (priority {r.get('active_priority')})"
+        else:
+            later = " (template: appears on first use)" if "(" in r["algorithm"] else ""
+            active = "none registered" + later
+        table.add_row(escape(r["algorithm"]), escape(r["source"]), r["status"], escape(r.get("reason") or ""),
+                      escape(active) if r["source"].startswith("kernel") else "",
+                      "\n".join(r.get("enable_config") or []))
+    console.print(table)
+
+
+def print_crypto_benchmark(console: Console, benchmark: Benchmark) -> None:
+    """A stored ``crypto`` benchmark: header, the AF_ALG state, then the result tables."""
+    crypto = benchmark.analysis.get("crypto")
+    console.print(Text(_title(benchmark), style="bold"))
+    if not crypto:
+        console.print(Text("  no crypto results stored with this benchmark", style="yellow"))
+        return
+    state = crypto.get("af_alg", "unknown")
+    reason = crypto.get("af_alg_reason")
+    console.print(Text(f"AF_ALG: {state}" + (f" — {reason}" if reason else ""), style="bold"))
+    console.print(Text(f"kernel results: {crypto.get('kernel_measured', 0)} measured, "
+                       f"{crypto.get('kernel_not_measured', 0)} not measured"))
+    if crypto.get("enable_config"):
+        console.print(Text("config that would enable the missing ones: "
+                           + ", ".join(crypto["enable_config"])))
+    print_crypto_results(console, crypto.get("results") or [])
 
 
 def print_comparison(console: Console, comparison_result: dict[str, Any]) -> None:
