@@ -157,6 +157,7 @@ def test_failure_under_a_candidate_restores_and_keeps_runs(original_cc: str) -> 
                                     env={"FAIL_IF_CC": target}))
     assert code == 1
     assert "perflab: error:" in err and "exited with code 3" in err
+    assert "tune try stops at the first failed run" in err and "--ignore-failure" not in err
     assert CC.read_text().strip() == original_cc
     (bench,) = stored()
     assert bench.status == "failed"

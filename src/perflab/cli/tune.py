@@ -65,6 +65,9 @@ def try_(
     interleave: Annotated[str | None, _Opt("--interleave", help="Interleave run memory on NODES.")] = None,
     thp: Annotated[str | None, _Opt("--thp", help="'never': no transparent huge pages for the runs.")] = None,
     no_aslr: Annotated[bool, _Opt("--no-aslr", help="Disable address-space randomization (runs).")] = False,
+    as_json: Annotated[bool, _Opt(
+        "--json", help="Print the stored result (with its analysis) as JSON on stdout; tables go to stderr.")]
+    = False,
 ) -> None:
     """Measure CMD under the current settings and under each candidate, alternating in blocks, then print
     per metric the ratio with its CI and the verdict. Everything is rolled back unless --keep-if-better
@@ -107,8 +110,19 @@ def try_(
                        tuning=None if tuning.is_empty() else tuning)
     bench = result.benchmark
     bench_id = store.save(bench)
-    _print(result)
-    typer.echo(f"stored as benchmark #{bench_id} (kind tune-try) in {store.url}")
+    from rich.console import Console
+
+    if as_json:
+        import json
+
+        from perflab.cli.bench import _finite  # the same JSON rule as `perflab bench --json`
+
+        typer.echo(json.dumps(_finite(bench.to_dict()), indent=2, allow_nan=False))
+        console = Console(stderr=True)
+    else:
+        console = Console() if sys.stdout.isatty() else Console(width=200)
+    _print(result, console)
+    typer.echo(f"stored as benchmark #{bench_id} (kind tune-try) in {store.url}", err=as_json)
     if bench.status == "interrupted":
         typer.echo(f"perflab: {bench.message}", err=True)
         sys.exit(130)
@@ -116,13 +130,11 @@ def try_(
         raise PerflabError(bench.message or "the trial did not complete")
 
 
-def _print(result: Any) -> None:
-    from rich.console import Console
+def _print(result: Any, console: Any) -> None:
     from rich.table import Table
 
     from perflab.stats.bootstrap import median_ci
 
-    console = Console() if sys.stdout.isatty() else Console(width=200)
     bench = result.benchmark
     for label, knobs in result.dropped.items():
         for knob, why in knobs.items():

@@ -205,8 +205,10 @@ def _locked_trial(argv: Sequence[str], candidates: Sequence[Candidate], options:
         message = "interrupted (Ctrl-C or SIGTERM); settings restored, runs so far kept"
     except PerflabError as error:
         if not session.executed:
-            raise
-        status, message = "failed", f"{error.message} (settings restored, runs so far kept)"
+            if _trial_hint(error.message) == error.message:
+                raise
+            raise PerflabError(_trial_hint(error.message), exit_code=error.exit_code) from None
+        status, message = "failed", f"{_trial_hint(error.message)} (settings restored, runs so far kept)"
     finally:
         if applied_report is not None:  # the restore above was interrupted or failed: try once more
             _restore(applied_report, originals)
@@ -227,6 +229,22 @@ def _locked_trial(argv: Sequence[str], candidates: Sequence[Candidate], options:
     }
     benchmark.settings["dropped"] = dropped
     return TrialResult(benchmark, comparisons, kept, keep_reason, originals, dropped)
+
+
+# The measurement core's failure hints name `perflab bench` options that tune try does not have.
+_IGNORE_HINT = "; use --ignore-failure to keep going"
+_OUTPUT_HINT = " (use --show-output to see its output)"
+
+
+def _trial_hint(message: str) -> str:
+    """The run-failure message with hints that apply to tune try (it has no --ignore-failure: a run that
+    fails under a candidate is a result, not noise to skip, and comparing only the runs that succeeded
+    would hide it)."""
+    if _IGNORE_HINT in message:
+        fix = ("give a longer --timeout" if " timed out after " in message
+               else "make the command succeed under every variant")
+        message = message.replace(_IGNORE_HINT, f"; tune try stops at the first failed run: {fix}")
+    return message.replace(_OUTPUT_HINT, " (its output is not kept: run the command by hand to see it)")
 
 
 LOCK_PATH = "/run/lock/perflab-tune-try.lock"
