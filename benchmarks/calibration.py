@@ -177,6 +177,7 @@ def main() -> None:
                     row[tool] = run_perflab(args.perflab, a_cmd, b_cmd, env, tmp, args.perflab_arg)
                 else:
                     row[tool] = run_hyperfine(args.hyperfine, a_cmd, b_cmd, args.alpha, env, tmp)
+            row["loadavg_1min"] = os.getloadavg()[0]
             rows.append(row)
             done = [
                 f"{t} {row[t]['verdict']} ({row[t]['wall_s']:.1f} s, ratio {row[t]['ratio']:.4f})"
@@ -184,7 +185,11 @@ def main() -> None:
             ]
             print(f"{i + 1}/{args.n}: " + "; ".join(done), flush=True)
     lines = report(args.kind, rows, tools, b_sleep, base_median)
-    lines.append(f"benchmark wall time {time.perf_counter() - t_start:.0f} s")
+    loads = [r["loadavg_1min"] for r in rows]
+    lines.append(
+        f"benchmark wall time {time.perf_counter() - t_start:.0f} s; 1-min load average during the "
+        f"run: median {np.median(loads):.2f}, max {max(loads):.2f} ({os.cpu_count()} CPUs)"
+    )
     print("\n".join(lines))
     if args.out:
         args.out.write_text(json.dumps({"kind": args.kind, "a": a_cmd, "b": b_cmd, "rows": rows,
