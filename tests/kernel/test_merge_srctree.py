@@ -117,6 +117,49 @@ def test_y_lowered_to_m_and_n_are_explained(resolved: tuple[MergeResult, str]) -
     assert "RCU_EXPERT=n" in reason
 
 
+def test_lowered_y_names_the_dependency_and_the_lines_that_lift_it(
+        resolved: tuple[MergeResult, str], srctree: Path, tmp_path: Path) -> None:
+    """The report names the dependency (symbol=value) holding the =y down and the fragment lines that
+    lift the whole chain; the kernel's own conf, given those lines, honours the request."""
+    result, _ = resolved
+    rows = {r.symbol: r for r in result.rows}
+    ncm = rows["USB_NET_CDC_NCM"]
+    assert set(ncm.held_by) == {"USB_USBNET=m", "USB_NET_DRIVERS=m"}
+    assert "held at m by " in ncm.reason and "USB_USBNET=m" in ncm.reason.split("held at m by ")[1]
+    # USB_USBNET=y alone is not enough: USB_NET_DRIVERS and, below it, USB are =m too
+    assert set(ncm.fix) == {"CONFIG_USB_USBNET=y", "CONFIG_USB_NET_DRIVERS=y", "CONFIG_USB=y"}
+    assert ncm.fix.index("CONFIG_USB=y") < ncm.fix.index("CONFIG_USB_NET_DRIVERS=y")  # dependencies first
+    assert "add to the fragment: " + " ".join(ncm.fix) in ncm.reason and ncm.fix_checked
+    rcu = rows["RCU_DOUBLE_CHECK_CB_TIME"]
+    assert rcu.held_by == ["RCU_EXPERT=n"] and rcu.fix == ["CONFIG_RCU_EXPERT=y"] and rcu.fix_checked
+    assert rows["CRYPTO_SIMD"].fix == []  # raised by a select: nothing to add
+    fix = tmp_path / "fix.config"
+    fix.write_text("".join(f"{line}\n" for line in [*ncm.fix, *rcu.fix]))
+    fixed = {r.symbol: r for r in merge(DEBIAN_612, [HOT, CASES, fix], srctree=srctree).rows}
+    assert (fixed["USB_NET_CDC_NCM"].actual, fixed["USB_NET_CDC_NCM"].status) == ("y", "honoured")
+    assert (fixed["RCU_DOUBLE_CHECK_CB_TIME"].actual, fixed["RCU_DOUBLE_CHECK_CB_TIME"].status) == (
+        "y", "honoured")
+
+
+def test_y_held_at_m_by_a_dependency_kept_for_the_fragment(srctree: Path, tmp_path: Path) -> None:
+    """--modprobed-db keeps what a fragment's =y depends on, at m: the =y ends m, and the report says
+    which kept dependency holds it and what to add; with those lines the kernel's conf gives y."""
+    fragment = tmp_path / "fragment.config"
+    fragment.write_text("CONFIG_NFT_FIB_INET=y\n")
+    result = merge(DEBIAN_612, [fragment], modprobed_db=VALIDATOR_DB, srctree=srctree)
+    assert result.prune is not None and "NFT_FIB_IPV4" in result.prune.forced_for_fragment
+    (row,) = result.rows
+    assert (row.requested, row.actual, row.status) == ("y", "m", "changed")
+    assert "NFT_FIB_IPV4=m" in row.held_by and "NFT_FIB_IPV6=m" in row.held_by
+    assert {"CONFIG_NFT_FIB_IPV4=y", "CONFIG_NFT_FIB_IPV6=y"} <= set(row.fix) and row.fix_checked
+    assert "held at m by " in row.reason and "add to the fragment: CONFIG_" in row.reason
+    fix = tmp_path / "fix.config"
+    fix.write_text("".join(f"{line}\n" for line in row.fix))
+    again = merge(DEBIAN_612, [fragment, fix], modprobed_db=VALIDATOR_DB, srctree=srctree)
+    wanted = {"NFT_FIB_INET", *(line[len("CONFIG_"):].split("=")[0] for line in row.fix)}
+    assert {r.symbol: r.status for r in again.rows} == dict.fromkeys(wanted, "honoured")
+
+
 def test_select_that_raises_is_named(resolved: tuple[MergeResult, str]) -> None:
     rows = _rows(resolved[0])
     requested, actual, status, reason = rows["CRYPTO_SIMD"]
@@ -149,6 +192,7 @@ def test_cli_strict_exits_nonzero_and_reports_table(srctree: Path, tmp_path: Pat
     assert "did not survive" in proc.stderr and "CONFIG_USB_NET_CDC_NCM" in proc.stderr
     assert "CONFIG_USB_NET_CDC_NCM" in proc.stdout and "changed" in proc.stdout
     assert "side effects (not requested)" in proc.stdout
+    assert "add to a fragment:" in proc.stdout and "CONFIG_USB=y  # for CONFIG_USB_NET_CDC_NCM" in proc.stdout
     assert out.exists() and KernelConfig.load(out).get("CRYPTO_AES_NI_INTEL") == "y"
 
 

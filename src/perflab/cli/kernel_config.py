@@ -103,6 +103,15 @@ def _print_merge(result: object, out: Path) -> None:
         line = f"  {'CONFIG_' + row.symbol:<{width}} {row.requested:>3} -> {actual:<8} {row.status:<10}"
         reason = f" {row.reason}" if row.reason and row.status != "unresolved" else ""
         echo(f"{line}{reason} [{row.source}]")
+    lifts: dict[str, list[str]] = {}
+    for row in result.rows:
+        for line in row.fix:
+            mark = "" if row.fix_checked else " (unconfirmed)"
+            lifts.setdefault(line, []).append(f"CONFIG_{row.symbol}{mark}")
+    if lifts:
+        echo("to get the requested values held down by their dependencies, add to a fragment:")
+        for line, wanted_by in lifts.items():
+            echo(f"  {line}  # for {', '.join(wanted_by)}")
     shown = [e for e in result.side_effects if not e.from_pruning]
     if result.side_effects:
         promotions = sum(1 for e in shown if e.promotion)

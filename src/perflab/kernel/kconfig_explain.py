@@ -287,3 +287,95 @@ def selector_terms(sym: kconfiglib.Symbol) -> list[tuple[str, set[str]]]:
 
 def has_prompt(sym: kconfiglib.Symbol) -> bool:
     return any(node.prompt for node in sym.nodes)
+
+
+# -- what to add to the fragment ---------------------------------------------------------------
+
+_LETTER = "nmy"
+
+
+def _limiting(expr: object, want: int, blockers: list[str]) -> list[kconfiglib.Symbol]:
+    """The symbols whose values hold ``expr`` below ``want`` (raising all of them lifts it); parts no
+    fragment line can lift (a ``!X``, a comparison, a constant) go to ``blockers`` as text."""
+    if kconfiglib.expr_value(expr) >= want:
+        return []
+    if isinstance(expr, kconfiglib.Symbol):
+        if expr.is_constant or not expr.nodes:
+            blockers.append(f"{expr.name} is {'undefined' if not expr.nodes else 'constant'}")
+            return []
+        return [expr]
+    if isinstance(expr, kconfiglib.Choice):
+        blockers.append(f"choice {expr.name or '<choice>'} is {_LETTER[expr.tri_value]}")
+        return []
+    op = expr[0]  # type: ignore[index]
+    if op == kconfiglib.AND:
+        return _limiting(expr[1], want, blockers) + _limiting(expr[2], want, blockers)  # type: ignore[index]
+    if op == kconfiglib.OR:  # either side would do: take the one needing fewer changes
+        options = []
+        for side in (expr[1], expr[2]):  # type: ignore[index]
+            side_blockers: list[str] = []
+            found = _limiting(side, want, side_blockers)
+            options.append((bool(side_blockers), len(found), found, side_blockers))
+        best = min(options, key=lambda o: (o[0], o[1]))
+        blockers.extend(best[3])
+        return best[2]
+    blockers.append(f"[{kconfiglib.expr_str(expr)}] is {_LETTER[kconfiglib.expr_value(expr)]}")
+    return []
+
+
+def _ceiling(sym: kconfiglib.Symbol) -> object:
+    """The expression capping a value a fragment sets: the prompts' conditions, which kconfiglib has
+    already joined with the ``depends on`` and the enclosing menus' and ifs' dependencies."""
+    conds = [node.prompt[1] for node in sym.nodes if node.prompt]
+    expr = conds[0] if conds else sym.direct_dep
+    for cond in conds[1:]:
+        expr = (kconfiglib.OR, expr, cond)
+    return expr
+
+
+def fragment_fix(kconf: KernelKconfig, name: str, requested: str) -> tuple[list[str], list[str], list[str]]:
+    """What keeps ``name`` below ``requested`` and what a fragment must add to lift it.
+
+    Returns (limiting dependencies as ``NAME=value``, fragment lines to add — the whole chain, since a
+    dependency held down by its own dependencies would be lowered again — and blockers no line can
+    lift: a prompt-less symbol only selects set, a ``!X`` or a comparison). Empty lists when the value
+    is not held down by ``depends on``.
+    """
+    sym = kconf.syms.get(name)
+    if sym is None or requested not in _TRI or sym.orig_type not in (kconfiglib.BOOL, kconfiglib.TRISTATE):
+        return [], [], []
+    want = _TRI[requested]
+    blockers: list[str] = []
+    ceiling = _ceiling(sym)
+    if sym.choice is not None and kconfiglib.expr_value(sym.choice.direct_dep) < want:
+        ceiling = sym.choice.direct_dep
+    limiting = _limiting(ceiling, want, blockers)
+    culprits = [f"{s.name}={s.str_value or 'n'}" for s in limiting]
+    lines: list[str] = []
+    seen: set[str] = {name}
+
+    def lift(dep: kconfiglib.Symbol) -> None:
+        if dep.name in seen:
+            return
+        seen.add(dep.name)
+        for below in _limiting(_ceiling(dep), want, blockers):
+            lift(below)
+        if not any(node.prompt for node in dep.nodes):
+            blockers.append(f"{dep.name} has no prompt (set only by selects/defaults: "
+                            f"{_all_selectors(dep.rev_dep) or 'no select'})")
+            return
+        value = "y" if want == 2 or dep.orig_type == kconfiglib.BOOL else "m"
+        lines.append(f"CONFIG_{dep.name}={value}")
+
+    for dep in limiting:
+        lift(dep)
+    return culprits, lines, blockers
+
+
+def fix_works(kconf: KernelKconfig, name: str, requested: str, lines: list[str]) -> bool:
+    """Whether ``lines`` plus the request give ``name`` its requested value, by kconfiglib's evaluation
+    on the currently loaded values; the caller reloads the values afterwards."""
+    for line in [*lines, f"CONFIG_{name}={requested}"]:
+        symbol, _, value = line[len("CONFIG_"):].partition("=")
+        kconf.syms[symbol].set_value(value)
+    return (kconf.syms[name].str_value or "n") == requested

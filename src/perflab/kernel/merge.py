@@ -56,6 +56,9 @@ class Row:
     status: str  # honoured | changed | absent | unresolved
     reason: str
     source: str
+    held_by: list[str] = field(default_factory=list)  # NAME=value of the dependencies capping a y/m
+    fix: list[str] = field(default_factory=list)  # fragment lines that lift it (the whole chain)
+    fix_checked: bool = False  # kconfiglib gives the requested value with ``fix`` added
 
 
 @dataclass
@@ -234,8 +237,11 @@ def _resolve(result: MergeResult, root: Path, merged: KernelConfig, requests: di
         reason = explain(kconf, request.symbol, request.value, shown) if kconf is not None else ""
         if actual is None:
             reason = ("not written by conf (invisible); " + reason).rstrip("; ")
-        result.rows.append(Row(request.symbol, request.value, shown, "changed", reason or "unexplained",
-                               request.source))
+        row = Row(request.symbol, request.value, shown, "changed", reason or "unexplained", request.source)
+        lowered = request.value in _TRI and shown in _TRI and _TRI[shown] < _TRI[request.value]
+        if kconf is not None and lowered:
+            _add_fix(row, kconf, resolved.text)
+        result.rows.append(row)
     before = merged.as_dict()
     after = out.as_dict()
     effects: list[SideEffect] = []
@@ -256,6 +262,33 @@ def _resolve(result: MergeResult, root: Path, merged: KernelConfig, requests: di
     if result.prune is not None and kconf is not None:
         _mark_pruning_consequences(effects, set(result.prune.pruned), kconf)  # type: ignore[attr-defined]
     result.side_effects = effects
+
+
+def _add_fix(row: Row, kconf: object, resolved_text: str) -> None:
+    """Name the dependencies that held a requested y (or m) down and the fragment lines that lift them,
+    checked with kconfiglib on the resolved values (which are reloaded afterwards)."""
+    from perflab.kernel.kconfig_explain import fix_works, fragment_fix
+
+    held_by, lines, blockers = fragment_fix(kconf, row.symbol, row.requested)  # type: ignore[arg-type]
+    row.held_by, row.fix = held_by, lines
+    parts = []
+    if held_by:
+        parts.append(f"held at {row.actual} by {', '.join(held_by)}")
+    if blockers:
+        parts.append("no fragment line can lift: " + "; ".join(dict.fromkeys(blockers)))
+    elif lines:
+        with tempfile.TemporaryDirectory(prefix="perflab-kconfig-") as tmp:
+            path = Path(tmp) / ".config"
+            path.write_text(resolved_text, encoding="utf-8", errors="surrogateescape")
+            try:
+                row.fix_checked = fix_works(kconf, row.symbol, row.requested, lines)  # type: ignore[arg-type]
+            finally:
+                kconf.load_values(path)  # type: ignore[attr-defined]
+        checked = ("checked with kconfiglib" if row.fix_checked
+                   else "not confirmed: kconfiglib still does not give it with these lines")
+        parts.append(f"to get {row.requested}, add to the fragment: {' '.join(lines)} ({checked})")
+    if parts:
+        row.reason = "; ".join([row.reason, *parts]) if row.reason != "unexplained" else "; ".join(parts)
 
 
 def _mark_pruning_consequences(effects: list[SideEffect], pruned: set[str], kconf: object) -> None:
