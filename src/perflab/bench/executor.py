@@ -1,8 +1,11 @@
 """Ways of running one measured process, behind one interface: ``Executor.run(spec) -> Run``.
 
 ``LauncherExecutor`` (the default) sends each run to perflab's small C launcher (``launcher.c``), which
-forks, execs, times with CLOCK_MONOTONIC and reaps with wait4, so ``Run.peak_rss_bytes`` is the
-workload's own peak memory. ``PythonExecutor`` is the fallback when no C compiler exists: same timing
+starts it (vfork-style from a static launcher, or fork), times with CLOCK_MONOTONIC and reaps with
+wait4, so ``Run.peak_rss_bytes`` is the workload's own peak memory. A vforked run's ru_maxrss cannot be
+below the launcher's own high-water RSS (~0.7 MB); a run that does not exceed that floor gets
+``peak_rss_bytes`` None (counted in ``floored_runs``), never the launcher's number.
+``PythonExecutor`` is the fallback when no C compiler exists: same timing
 method from Python, but ``peak_rss_bytes`` is None, because a child forked from Python inherits Python's
 RSS high-water mark (Linux keeps it across execve) and reporting that would be a lie.
 
@@ -88,9 +91,14 @@ class Executor(ABC):
     #: why ``peak_rss_bytes`` is None for runs of this executor (None when it is measured)
     memory_note: str | None = None
     name: str = ""
+    #: how runs are started (recorded with the result)
+    spawn: str = ""
 
     def __init__(self) -> None:
         self._programs: dict[tuple[str, str | None], str] = {}
+        #: runs whose peak RSS did not exceed the launcher's own floor (so it is unknown), and that floor
+        self.floored_runs = 0
+        self.rss_floor_kb = 0
 
     def _resolved(self, spec: RunSpec) -> list[str]:
         if not spec.argv:
@@ -127,9 +135,10 @@ class LauncherExecutor(Executor):
 
     name = "launcher"
 
-    def __init__(self, launcher: str, tuning: ProcessTuning | None = None) -> None:
+    def __init__(self, launcher: str, tuning: ProcessTuning | None = None, *, spawn: str = "") -> None:
         super().__init__()
         self.tuning = tuning
+        self.spawn = spawn
         req_r, req_w = os.pipe()
         resp_r, resp_w = os.pipe()
         try:
@@ -187,10 +196,17 @@ class LauncherExecutor(Executor):
             err, stage = int(parts[1]), parts[2]
             raise SpawnError(self._spawn_message(spec, argv, err, stage))
         wall_ns, ut_us, st_us, rss_kb, status, timed_out = (int(p) for p in parts[1:7])
+        floor_kb = int(parts[7]) if len(parts) > 7 else 0
+        peak: int | None = rss_kb * 1024
+        if floor_kb != 0 and (floor_kb < 0 or rss_kb <= floor_kb):
+            # ru_maxrss = max(launcher's floor, workload's own): at or below the floor, it says nothing
+            peak = None
+            self.floored_runs += 1
+        self.rss_floor_kb = max(self.rss_floor_kb, floor_kb)
         exit_code, sig = _decode_status(status)
         return Run(sequence=sequence, wall_ns=wall_ns, user_s=ut_us / 1e6, sys_s=st_us / 1e6,
                    exit_code=exit_code, signal=sig, timed_out=bool(timed_out),
-                   peak_rss_bytes=rss_kb * 1024, block=block, variant=variant)
+                   peak_rss_bytes=peak, block=block, variant=variant)
 
     @staticmethod
     def _spawn_message(spec: RunSpec, argv: list[str], err: int, stage: str) -> str:
@@ -334,7 +350,7 @@ def open_executor(tuning: ProcessTuning | None = None, *, kind: str | None = Non
             raise PerflabError(f"PERFLAB_EXECUTOR=launcher: {build.reason}")
         return PythonExecutor(str(build.reason), tuning)
     try:
-        return LauncherExecutor(str(build.path), tuning)
+        return LauncherExecutor(str(build.path), tuning, spawn=build.describe())
     except OSError as error:  # e.g. the cache directory is on a noexec mount
         if kind == "launcher":
             raise PerflabError(f"cannot start the run launcher {build.path}: {error.strerror}") from None

@@ -94,6 +94,8 @@ class MeasurementSession:
         self.shell_spawn_samples_s: list[float] = []
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._setup_done: set[int] = set()
+        self._floored: dict[int, int] = {}  # command index -> runs whose peak RSS hit the launcher's floor
+        self._floor_kb = 0
         self._cleaned = False
         self._env = {**os.environ, **self.options.env}
         if self.options.input_path is not None:
@@ -131,6 +133,8 @@ class MeasurementSession:
         if tuning:
             self.environment["process_tuning"] = tuning
         self.environment["executor"] = self.executor.name
+        if self.executor.spawn:
+            self.environment["launcher_spawn"] = self.executor.spawn
         return self
 
     def open(self) -> None:
@@ -212,7 +216,11 @@ class MeasurementSession:
         command = self.commands[index]
         self._hook("prepare", index, command.prepare)
         spec = self._spec(command.argv, command.name, timed=True, capture=self.capture)
+        floored = self.executor.floored_runs
         run = self.executor.run(spec, sequence=sequence, block=block, variant=variant)
+        if self.executor.floored_runs != floored and not warm:
+            self._floored[index] = self._floored.get(index, 0) + 1
+            self._floor_kb = max(self._floor_kb, self.executor.rss_floor_kb)
         text = self._read_output() if self.capture else ""
         if self.options.show_output and text:
             self.observer.output(command.name, text)
@@ -312,8 +320,12 @@ class MeasurementSession:
             settings["stopped_because"] = self.stop_reason
         if self.shell_spawn_samples_s:
             settings["shell_spawn_samples_s"] = self.shell_spawn_samples_s
-        for r in self.results:
+        for i, r in enumerate(self.results):
             r.memory_note = self.memory_note
+            if self._floored.get(i):
+                r.notes.append(f"peak memory unknown for {self._floored[i]} run(s): it did not exceed the "
+                               f"run launcher's own peak RSS ({self._floor_kb} KiB), the floor of a "
+                               f"vfork-started run's ru_maxrss, so the workload's own peak was at most that")
         return Benchmark(commands=self.results, created_at=self.created_at, kind=self.kind,
                          status=status,  # type: ignore[arg-type]
                          message=message, order=list(self.executed), environment=self.environment,
