@@ -119,3 +119,32 @@ def test_the_benchmark_says_why_a_peak_is_missing(trap_program: str, monkeypatch
     assert any("peak memory unknown for 3 run(s)" in n and "KiB" in n for n in trap.notes), trap.notes
     assert all(r.peak_rss_bytes is not None for r in true.runs) and not true.notes
     assert bench.environment["launcher_spawn"] == "static launcher, vfork-style clone"
+
+
+def test_the_encoded_environment_is_reused_but_a_changed_one_reaches_the_run(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with _executor("vfork") as ex:
+        for value in ("1", "1", "2"):
+            env = {"PATH": "/usr/bin:/bin", "PERFLAB_V": value}
+            assert ex.run(RunSpec(["sh", "-c", "echo $PERFLAB_V"], env=env, stdout=str(out))).ok
+            assert out.read_text().strip() == value
+        with pytest.raises(SpawnError, match="NUL byte"):
+            ex.run(RunSpec(["true"], env={"PATH": "/usr/bin", "BAD": "a\0b"}))
+        with pytest.raises(SpawnError, match="NUL byte"):
+            ex.run(RunSpec(["true", "a\0b"]))
+
+
+def test_the_stopping_rule_asks_for_the_samples_only_when_it_checks() -> None:
+    from perflab.bench.scheduler import StopRule
+
+    calls = []
+
+    def samples() -> list[list[float]]:
+        calls.append(1)
+        return [[0.01] * 40]
+
+    fixed = StopRule(RunCount(runs=5))
+    assert [fixed.decide(n, 0.1, samples).stop for n in (4, 5)] == [False, True] and not calls
+    adaptive = StopRule(RunCount(min_runs=10, target_precision=0.01))
+    assert not adaptive.decide(5, 0.1, samples).stop and not calls  # below --min-runs: nothing to check
+    assert adaptive.decide(10, 0.1, samples).stop and calls == [1]  # identical samples: CI of width 0

@@ -157,6 +157,7 @@ class LauncherExecutor(Executor):
         self._req: IO[bytes] = os.fdopen(req_w, "wb")
         self._resp: IO[bytes] = os.fdopen(resp_r, "rb")
         self._closed = False
+        self._env_cache: tuple[tuple[tuple[str, str], ...], bytes] | None = None
 
     @property
     def pid(self) -> int:
@@ -173,14 +174,9 @@ class LauncherExecutor(Executor):
         argv = self._resolved(spec)
         env = spec.env if spec.env is not None else os.environ
         timeout_ns = int(spec.timeout_s * 1e9) if spec.timeout_s else 0
-        fields = ["R", str(timeout_ns), spec.stdin or "", spec.stdout, spec.stderr, spec.cwd or "",
-                  str(len(argv)), *argv, str(len(env)), *(f"{k}={v}" for k, v in env.items())]
-        try:
-            payload = b"".join(os.fsencode(f) + b"\0" for f in fields)
-        except UnicodeError as error:
-            raise SpawnError(f"{_label(spec)}: argument not encodable: {error}") from None
-        if any(b"\0" in os.fsencode(f) for f in fields):
-            raise SpawnError(f"{_label(spec)}: an argument or environment value contains a NUL byte")
+        head = ["R", str(timeout_ns), spec.stdin or "", spec.stdout, spec.stderr, spec.cwd or "",
+                str(len(argv)), *argv]
+        payload = _encode_fields(head, spec) + self._env_block(env, spec)
         try:
             self._req.write(payload)
             self._req.flush()
@@ -207,6 +203,14 @@ class LauncherExecutor(Executor):
         return Run(sequence=sequence, wall_ns=wall_ns, user_s=ut_us / 1e6, sys_s=st_us / 1e6,
                    exit_code=exit_code, signal=sig, timed_out=bool(timed_out),
                    peak_rss_bytes=peak, block=block, variant=variant)
+
+    def _env_block(self, env: Mapping[str, str], spec: RunSpec) -> bytes:
+        """The encoded environment part of a request; the same environment is encoded once, not per run."""
+        items = tuple(env.items())
+        if self._env_cache is None or self._env_cache[0] != items:
+            fields = [str(len(items)), *(f"{k}={v}" for k, v in items)]
+            self._env_cache = (items, _encode_fields(fields, spec))
+        return self._env_cache[1]
 
     @staticmethod
     def _spawn_message(spec: RunSpec, argv: list[str], err: int, stage: str) -> str:
@@ -241,6 +245,21 @@ class LauncherExecutor(Executor):
         except subprocess.TimeoutExpired:
             self._proc.kill()
             self._proc.wait()
+
+
+def _encode_fields(fields: list[str], spec: RunSpec) -> bytes:
+    """NUL-terminated fields of a launcher request; SpawnError for what cannot be passed to execve."""
+    out = []
+    for f in fields:
+        try:
+            b = os.fsencode(f)
+        except UnicodeError as error:
+            raise SpawnError(f"{_label(spec)}: argument not encodable: {error}") from None
+        if b"\0" in b:
+            raise SpawnError(f"{_label(spec)}: an argument or environment value contains a NUL byte")
+        out.append(b)
+    out.append(b"")
+    return b"\0".join(out)
 
 
 def _open_out(target: str, same: IO[bytes] | int | None = None) -> IO[bytes] | int | None:

@@ -378,7 +378,7 @@ def run_benchmark(commands: Sequence[Command], options: BenchOptions | None = No
                     cost = session.spawn_cost() if options.shell else None
                     offsets = [cost[0] if cost else 0.0] * len(session.results)
                     decision = rule.decide(n, session.elapsed(),
-                                           [r.wall_times_s() for r in session.results], offsets)
+                                           lambda: [r.wall_times_s() for r in session.results], offsets)
                     session.precision = rule.last_precision
                 session.stop_reason = decision.reason
             except PerflabError as error:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from perflab.errors import PerflabError
@@ -88,8 +88,11 @@ class StopRule:
         self._next_check = count.min_runs
         self.last_precision: list[float] = []
 
-    def decide(self, n: int, elapsed_s: float, samples: Sequence[Sequence[float]],
+    def decide(self, n: int, elapsed_s: float,
+               samples: Sequence[Sequence[float]] | Callable[[], Sequence[Sequence[float]]],
                offsets: Sequence[float] | None = None) -> StopDecision:
+        """``samples``: each command's wall times so far, or a function returning them (called only when
+        the intervals are due, so a long run does not copy every sample list after every block)."""
         c = self.count
         if c.runs is not None:
             return StopDecision(n >= c.runs, f"{c.runs} runs (--runs)")
@@ -98,6 +101,8 @@ class StopRule:
         if n >= self._next_check:
             # intervals cost a sort each: every block while n is small, then every ~5 % more runs
             self._next_check = n + 1 if n < 50 else math.ceil(n * 1.05)
+            if callable(samples):
+                samples = samples()
             offsets = offsets or [0.0] * len(samples)
             self.last_precision = [relative_halfwidth(s, c.confidence, o)
                                    for s, o in zip(samples, offsets, strict=True)]
