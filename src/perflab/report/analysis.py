@@ -16,6 +16,11 @@ from perflab.stats.summary import Summary, summarize
 from perflab.store.model import Benchmark, CommandResult, Run
 
 WALL = "wall"
+#: resamples for the mean's CI of the secondary figures (user, sys, peak RSS); their median's CI comes
+#: from order statistics. Wall time and custom metrics, which are compared, keep the full bootstrap.
+SECONDARY_N_BOOT = 1000
+SECONDARY_CI = {"median_ci": "order statistics (distribution-free)",
+                "mean_ci": f"percentile bootstrap, {SECONDARY_N_BOOT} resamples"}
 
 
 def _num(x: float) -> float | None:
@@ -98,18 +103,24 @@ def _summaries(command: CommandResult, per_run_cpu: bool, confidence: float, n_b
     def summ(values: list[float]) -> Summary:
         return summarize(values, confidence=confidence, n_boot=n_boot, seed=seed)
 
+    def secondary(values: list[float]) -> dict[str, Any]:
+        """Cheaper intervals for figures that are shown but never compared (~3 ms instead of ~20 ms)."""
+        s = summarize(values, confidence=confidence, n_boot=min(n_boot, SECONDARY_N_BOOT), seed=seed,
+                      median_ci_method="order")
+        return {**summary_to_dict(s), "ci_method": dict(SECONDARY_CI)}
+
     wall = summ(samples(command, WALL))
     out: dict[str, Any] = {"wall": summary_to_dict(wall)}
     for name in ("user", "sys"):
         values = samples(command, name)
         if per_run_cpu:
-            out[name] = summary_to_dict(summ(values))
+            out[name] = secondary(values)
         else:
             out[name] = {"mean": _num(sum(values) / len(values)) if values else None,
                          "note": "only the mean is known (imported from hyperfine): no spread or CI"}
     rss = samples(command, "peak_rss")
     if rss:
-        out["peak_rss"] = summary_to_dict(summ(rss))
+        out["peak_rss"] = secondary(rss)
     else:
         out["peak_rss"] = {"note": command.memory_note or "peak memory was not measured"}
     out["metrics"] = {}

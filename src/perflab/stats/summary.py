@@ -7,11 +7,13 @@ reported by index; nothing is dropped, because a slow run is often the most inte
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
+from perflab.errors import PerflabError
 from perflab.stats._arrays import ArrayLike, Seed, as_samples, check_confidence, rng_from
-from perflab.stats.bootstrap import MIN_CI_SAMPLES, NAN_CI, bootstrap_ci
+from perflab.stats.bootstrap import MIN_CI_SAMPLES, NAN_CI, bootstrap_ci, median_ci_order_statistics
 
 MODIFIED_Z_THRESHOLD = 3.5  # Iglewicz & Hoaglin (1993)
 MODIFIED_Z_CONSTANT = 0.6745  # Φ⁻¹(0.75): makes MAD comparable to a standard deviation under normality
@@ -119,11 +121,23 @@ def find_outliers(values: ArrayLike) -> Outliers:
 
 
 def summarize(
-    values: ArrayLike, *, confidence: float = 0.95, n_boot: int = 2000, seed: Seed = None
+    values: ArrayLike,
+    *,
+    confidence: float = 0.95,
+    n_boot: int = 2000,
+    seed: Seed = None,
+    median_ci_method: Literal["bootstrap", "order"] = "bootstrap",
 ) -> Summary:
-    """Describe a sample set. Never raises for small n: undefined numbers are NaN and ``notes`` say why."""
+    """Describe a sample set. Never raises for small n: undefined numbers are NaN and ``notes`` say why.
+
+    ``median_ci_method="order"`` takes the median's interval from two order statistics (distribution-free,
+    coverage >= ``confidence``, no resampling: for secondary figures where the bootstrap's cost matters);
+    the mean's interval is always the bootstrap's (``n_boot`` resamples)."""
     x = as_samples(values)
     confidence = check_confidence(confidence)
+    if median_ci_method not in ("bootstrap", "order"):
+        raise PerflabError(f"statistics: unknown median_ci_method {median_ci_method!r} (use 'bootstrap' or "
+                           "'order')")
     n = int(x.size)
     notes: list[str] = []
     if n == 0:
@@ -152,7 +166,13 @@ def summarize(
         notes.append(f"n={n}: confidence intervals need at least {MIN_CI_SAMPLES} samples")
     else:
         rng = rng_from(seed)
-        median_ci = bootstrap_ci(x, np.median, confidence=confidence, n_boot=n_boot, seed=rng)
+        if median_ci_method == "order":
+            median_ci = median_ci_order_statistics(x, confidence)
+            if median_ci[0] != median_ci[0]:
+                notes.append(f"n={n}: too few samples for an order-statistic interval of the median at "
+                             f"{confidence:.0%}")
+        else:
+            median_ci = bootstrap_ci(x, np.median, confidence=confidence, n_boot=n_boot, seed=rng)
         mean_ci = bootstrap_ci(x, np.mean, confidence=confidence, n_boot=n_boot, seed=rng)
         if n < 10:
             notes.append(f"n={n}: bootstrap intervals are rough below ~10 samples")
