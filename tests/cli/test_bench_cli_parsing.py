@@ -87,3 +87,16 @@ def test_a_plain_call_parses_options_without_building_pydantic_adapters(tmp_path
     built = proc.stdout.strip().splitlines()[-1]
     assert built in ("built []", "built [<class 'bool'>]"), built
     assert out.is_file() and "saved as #" in proc.stderr
+
+
+def test_quiet_needs_no_rich_and_still_says_where_it_saved(tmp_path: Path) -> None:
+    code = ("import sys; from perflab.cli import main\n"
+            "sys.argv = ['perflab', 'bench', '--runs', '3', '--warmup', '0', '--quiet', '--', 'true']\n"
+            "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+            "print('rich loaded:', 'rich' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": SRC, "NO_COLOR": "1",
+                               "PERFLAB_DB": f"sqlite:///{tmp_path / 'p.db'}", "HOME": str(tmp_path)})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "rich loaded: False"
+    assert proc.stderr.startswith("saved as #1 in sqlite:///") and proc.stderr.count("\n") == 1

@@ -271,13 +271,27 @@ def bench_command(
     store = Store.open(db)  # a bad URL fails before anything is measured
     base = store.baseline(baseline) if baseline else None
 
-    from rich.console import Console
+    if quiet:  # no progress and no table: rich (~40 ms of imports) is not needed
+        import contextlib
 
-    from perflab.bench.progress import ProgressObserver
+        from perflab.bench.options import Observer
 
-    err_console = Console(stderr=True)
-    out_console = err_console if as_json else Console()
-    with _sigterm_as_interrupt(), ProgressObserver(err_console, enabled=not quiet) as observer:
+        observing: Any = contextlib.nullcontext(Observer())
+        notice: Any = _plain_notice
+        out_console = None
+    else:
+        from rich.console import Console
+
+        from perflab.bench.progress import ProgressObserver
+
+        err_console = Console(stderr=True)
+        out_console = err_console if as_json else Console()
+        observing = ProgressObserver(err_console, enabled=True)
+
+        def notice(text: str) -> None:
+            err_console.print(text, highlight=False)
+
+    with _sigterm_as_interrupt(), observing as observer:
         bench = run_benchmark(command_list, options, observer=observer)
 
     from perflab.report.analysis import analyze, compare_benchmarks
@@ -292,8 +306,7 @@ def bench_command(
         if bench.status == "complete":
             store.set_baseline(save_baseline, bench_id)
         else:
-            err_console.print(f"perflab: not saved as baseline {save_baseline!r}: the benchmark is "
-                              f"{bench.status}", highlight=False)
+            notice(f"perflab: not saved as baseline {save_baseline!r}: the benchmark is {bench.status}")
     for path, fmt in exports:
         if path is not None:
             from perflab.report.export import export_benchmark
@@ -304,7 +317,7 @@ def bench_command(
         import json
 
         typer.echo(json.dumps(_finite(bench.to_dict()), indent=2))
-    if not quiet:
+    if out_console is not None:
         from perflab.report.terminal import print_benchmark, print_comparison
 
         print_benchmark(out_console, bench, bench.analysis)
@@ -312,9 +325,8 @@ def bench_command(
             out_console.print()
             print_comparison(out_console, comparison)
     if bench.status == "complete":  # failures and interrupts name the id in their error line
-        err_console.print(f"saved as #{bench_id} in {store.url}"
-                          + (f" (baseline {save_baseline!r})" if save_baseline and bench.status == "complete"
-                             else ""), highlight=False)
+        notice(f"saved as #{bench_id} in {store.url}"
+               + (f" (baseline {save_baseline!r})" if save_baseline and bench.status == "complete" else ""))
     if bench.status == "failed":
         raise PerflabError(f"{bench.message} (the {sum(len(c.runs) for c in bench.commands)} runs measured "
                            f"are saved as #{bench_id})")
@@ -322,6 +334,12 @@ def bench_command(
         # PerflabError, not typer.Exit: with standalone_mode=False click drops Exit's code
         raise PerflabError(f"interrupted; the {sum(len(c.runs) for c in bench.commands)} runs measured are "
                            f"saved as #{bench_id}", exit_code=130)
+
+
+def _plain_notice(text: str) -> None:
+    import sys
+
+    print(text, file=sys.stderr, flush=True)
 
 
 def _finite(value: Any) -> Any:
