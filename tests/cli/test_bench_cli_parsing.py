@@ -100,3 +100,27 @@ def test_quiet_needs_no_rich_and_still_says_where_it_saved(tmp_path: Path) -> No
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "rich loaded: False"
     assert proc.stderr.startswith("saved as #1 in sqlite:///") and proc.stderr.count("\n") == 1
+
+
+def test_collection_is_back_on_after_a_call_even_a_failing_one(capsys: pytest.CaptureFixture[str]) -> None:
+    """bench switches the cyclic GC off while importing and freezes the survivors; in-process callers
+    (tests, other tools) get the collector back as it was, also after an error."""
+    import gc
+
+    from perflab.cli import main
+
+    assert gc.isenabled()
+    gc.unfreeze()
+    for args in (["bench", "--runs", "2", "--quiet", "--", "true"], ["bench", "--runs", "2", "--", "false"]):
+        old = sys.argv
+        sys.argv = ["perflab", *args]
+        try:
+            main()
+        except SystemExit:
+            pass
+        finally:
+            sys.argv = old
+        assert gc.isenabled()
+        assert gc.get_freeze_count() > 10_000  # the imports' survivors were frozen (cheap exit)
+        gc.unfreeze()
+    capsys.readouterr()
