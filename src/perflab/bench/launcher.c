@@ -355,10 +355,11 @@ static void run_one(int resp, const sigset_t *chld, const sigset_t *mask) {
     long long t0 = now_ns();
     pid_t pid = clone(child_main, child_stack + sizeof child_stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
     spawn_errno = errno;
-    /* We run again only after the child's execve or _exit, so its setpgid has happened already. */
+    /* We run again only after the child's execve or _exit, so its setpgid has happened already; a
+     * SIGTERM that arrived meanwhile is delivered at the unblock below and finds current_pid set. */
+    if (pid > 0) current_pid = pid;
     sigprocmask(SIG_SETMASK, mask, NULL);
     if (pid > 0) {
-        current_pid = pid;
         if (args.stage) {
             exec_errno = args.err ? args.err : EINVAL;
             exec_stage = args.stage;
