@@ -14,11 +14,23 @@ import sys
 os.environ.setdefault("TYPER_USE_RICH", "0")
 
 import typer  # noqa: E402
+from typer.core import TyperGroup  # noqa: E402
 
 from perflab import __version__  # noqa: E402
+from perflab.cli._fastparse import install_plain_coercion  # noqa: E402
 from perflab.errors import PerflabError  # noqa: E402
 
+
+class _RootGroup(TyperGroup):
+    """The root group parses its own options (--help, --version) without typer's pydantic adapters."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        install_plain_coercion([*self.params, self.get_help_option(ctx)])
+        return super().parse_args(ctx, args)
+
+
 app = typer.Typer(
+    cls=_RootGroup,
     name="perflab",
     help="Honest performance engineering on Linux: measure → tune → compare → decide → report.",
     no_args_is_help=True,

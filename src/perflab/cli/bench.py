@@ -2,86 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from typer.core import TyperCommand
 
+from perflab.cli._fastparse import install_plain_coercion
+
 _ARGV_KEY = "perflab_bench_argv"
 _SEP = "\0"
-_INT = re.compile(r"-?(0|[1-9][0-9]*)")
-_FLOAT = re.compile(r"-?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?")
-_UNHANDLED = object()
-
-
-def _plain_value(annotation: Any, info: Any, value: Any) -> Any:
-    """``value`` converted for the plain types bench declares, or _UNHANDLED for anything else."""
-    if annotation is bool:
-        return value if isinstance(value, bool) else _UNHANDLED
-    if annotation is str or annotation in (list[str], tuple[str, str, str]):
-        if isinstance(value, str):
-            return value if annotation is str else _UNHANDLED
-        if annotation is str or not isinstance(value, list | tuple):
-            return _UNHANDLED
-        if not all(isinstance(v, str) for v in value):
-            return _UNHANDLED
-        if annotation == list[str]:
-            return list(value)
-        return tuple(value) if len(value) == 3 else _UNHANDLED
-    if annotation is int:
-        number = value if type(value) is int else (
-            int(value) if isinstance(value, str) and _INT.fullmatch(value) else None)
-    elif annotation is float:
-        number = value if type(value) is float else (
-            float(value) if isinstance(value, str) and _FLOAT.fullmatch(value) else None)
-    else:
-        return _UNHANDLED
-    if number is None or getattr(info, "clamp", False):
-        return _UNHANDLED
-    low, high = getattr(info, "min", None), getattr(info, "max", None)
-    if (low is not None and number < low) or (high is not None and number > high):
-        return _UNHANDLED  # typer's own coercion raises its usual error
-    return number
-
-
-def _install_plain_coercion(params: list[Any]) -> None:
-    """Skip typer's per-call pydantic adapters for bench's plain parameters (a performance change only).
-
-    This typer builds a pydantic TypeAdapter for every parameter on every call, given or not: ~0.1 s for
-    bench's 35 options plus ~0.06 s to import pydantic. Values of the plain types bench declares (bool,
-    str, int, float with min/max, list[str], a 3-tuple of str) are converted directly when they are in the
-    canonical form; anything else goes to typer's own coercion, so results and error messages stay
-    typer's. Relies on typer internals; with another typer this does nothing."""
-    try:
-        from dataclasses import dataclass
-
-        from typer._coercion import RuntimeParam, build_runtime_param
-    except ImportError:
-        return
-
-    @dataclass(frozen=True)
-    class _Plain(RuntimeParam):  # type: ignore[misc]
-        descriptor: Any = None
-
-        def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
-            out = _plain_value(self.annotation, self.parameter_info, value)
-            if out is _UNHANDLED:
-                return build_runtime_param(self.descriptor)._coerce_value(value, param=param, ctx=ctx)
-            return out
-
-    for param in params:
-        desc = getattr(param, "type_descriptor", None)
-        if desc is None or getattr(param, "_runtime_param", _UNHANDLED) is not None:
-            continue
-        if desc.file_annotation is not None or getattr(desc.parameter_info, "parser", None) is not None:
-            continue
-        # any other annotation: built only when a value is given (a missing one is None before this)
-        param._runtime_param = _Plain(parameter_info=desc.parameter_info, annotation=desc.annotation,
-                                      descriptor=desc)
-
-
 class _BenchCommand(TyperCommand):
     """Keeps ``-- CMD ARG...`` apart from quoted command strings, and reads the two-value
     ``--parameter-list NAME VALUES`` (typer cannot declare a repeatable option of pairs)."""
@@ -105,7 +35,7 @@ class _BenchCommand(TyperCommand):
             else:
                 out.append(args[i])
                 i += 1
-        _install_plain_coercion([*self.params, self.get_help_option(ctx)])
+        install_plain_coercion([*self.params, self.get_help_option(ctx)])
         return super().parse_args(ctx, out)
 
 

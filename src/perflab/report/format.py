@@ -104,3 +104,32 @@ def fmt_p(p: float | None) -> str:
     if p < 0.001:
         return "p<0.001"
     return f"p={p:.3f}"
+
+
+def _ratio_text(c: dict[str, Any]) -> str:
+    """``B is 1.29× slower than A [1.27, 1.31]``, phrased the way the ratio points."""
+    ratio, (lo, hi) = c.get("ratio"), c.get("ratio_ci") or [None, None]
+    cand, base = c["candidate"], c["baseline"]
+    if c.get("against") not in (None, "first command"):
+        base = f"{base} ({c['against']})"
+    if ratio is None:
+        return f"{cand} vs {base}: ratio undefined"
+    ci = f" [{lo:.2f}, {hi:.2f}]" if lo is not None and hi is not None else " (no CI: too few runs)"
+    if c.get("metric", "wall") == "wall":
+        if ratio >= 1:
+            return f"{cand} is {ratio:.2f}× slower than {base}{ci}"
+        inv_ci = f" [{1 / hi:.2f}, {1 / lo:.2f}]" if lo and hi else ci
+        return f"{cand} is {1 / ratio:.2f}× faster than {base}{inv_ci}"
+    unit = f" ({c['unit']})" if c.get("unit") else ""
+    return f"{cand} {c['metric']}{unit} is {ratio:.2f}× {base}'s{ci}"
+
+
+def verdict_line(c: dict[str, Any]) -> str:
+    """One comparison as plain text, e.g. ``B is 1.29× slower than A [1.27, 1.31], p=0.001 → slower``."""
+    p_txt = fmt_p(c.get("p_adjusted"))
+    if c.get("family_size", 1) > 1 and c.get("p_adjusted") is not None:
+        p_txt += " (Holm)"
+    verdict = c["verdict"]
+    if c.get("metric", "wall") != "wall" and verdict in ("faster", "slower"):
+        verdict += " (better)" if verdict == "faster" else " (worse)"
+    return f"{_ratio_text(c)}, {p_txt} → {verdict}"

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from perflab.report.format import fmt_with_ci, scaled, time_unit
-from perflab.report.terminal import verdict_line
+from perflab.report.format import fmt_with_ci, scaled, time_unit, verdict_line
 from perflab.store.model import Benchmark
 
 

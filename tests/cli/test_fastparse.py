@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import perflab
-from perflab.cli.bench import _UNHANDLED, _plain_value
+from perflab.cli._fastparse import _UNHANDLED, _plain_value
 
 SRC = str(Path(perflab.__file__).resolve().parents[1])
 
