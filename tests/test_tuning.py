@@ -194,19 +194,13 @@ def test_unprivileged_caller_gets_a_report_not_an_exception(cc_restored: tuple[s
 def test_shipped_profile_applied_and_every_knob_restored_at_exit() -> None:
     """A whole shipped profile in a child with restore_at_exit: every knob it touched reads back
     byte-identical after the child exits; knobs this VM lacks are refused with their reason."""
-    from perflab.system.knobs import get_knob
+    from perflab.system.knobs import read_values
     from perflab.system.profiles import load_profile
 
     names = list(load_profile("network-throughput").settings)
 
     def snapshot() -> dict[str, str | None]:
-        out: dict[str, str | None] = {}
-        for name in names:
-            try:
-                out[name] = get_knob(name).read()
-            except PerflabError:
-                out[name] = None
-        return out
+        return read_values(names)
 
     before = snapshot()
     try:

@@ -22,6 +22,7 @@ from typing import Any
 from perflab.errors import NeedsRootError, PerflabError
 from perflab.lab.candidates import BASELINE, Candidate, preflight
 from perflab.store.model import Benchmark, CommandResult, MetricSpec, Run
+from perflab.system.knobs import read_values
 
 WALL = "wall"
 
@@ -98,18 +99,6 @@ class Events:
 # -- the trial ----------------------------------------------------------------------------------------
 
 
-def _read_originals(names: Sequence[str]) -> dict[str, str | None]:
-    from perflab.system.knobs import get_knob
-
-    out: dict[str, str | None] = {}
-    for name in names:
-        try:
-            out[name] = get_knob(name).read()
-        except PerflabError:
-            out[name] = None
-    return out
-
-
 def _apply(candidate: Candidate, label: str = "tune-try") -> Any:
     """Apply and insist that every knob is in force (read back), else undo and raise."""
     from perflab.system.apply import apply_settings, restore
@@ -129,7 +118,7 @@ def _restore(report: Any, originals: dict[str, str | None]) -> None:
 
     result = restore(report)
     problems = [f"{r.knob}: {r.reason or r.status}" for r in result.results if r.status != "restored"]
-    for name, now in _read_originals(list(originals)).items():
+    for name, now in read_values(list(originals)).items():
         if originals[name] is not None and now != originals[name]:
             problems.append(f"{name} reads {now!r}, original {originals[name]!r}")
     if problems:
@@ -167,7 +156,7 @@ def _locked_trial(argv: Sequence[str], candidates: Sequence[Candidate], options:
     candidates, dropped = preflight(candidates)
     knob_names = list(dict.fromkeys(n for c in candidates for n in c.settings))
     _refuse_after_crash(knob_names)
-    originals = _read_originals(knob_names)
+    originals = read_values(list(knob_names))
 
     bench_options = BenchOptions(count=RunCount(runs=options.blocks * options.runs_per_block),
                                  warmup=options.warmup, seed=options.seed, timeout_s=options.timeout_s,
@@ -307,7 +296,7 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 
 
 def _read_in_force(names: Sequence[str]) -> dict[str, str]:
-    return {k: v for k, v in _read_originals(names).items() if v is not None}
+    return {k: v for k, v in read_values(list(names)).items() if v is not None}
 
 
 def _per_variant(raw: Benchmark | None, labels: list[str], by_label: dict[str, Candidate],

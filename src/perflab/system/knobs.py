@@ -505,6 +505,17 @@ class Alternative:
     value: str
 
 
+def read_values(names: list[str] | tuple[str, ...]) -> dict[str, str | None]:
+    """Current value of each named knob; None where it cannot be read (missing file, unknown here)."""
+    out: dict[str, str | None] = {}
+    for name in names:
+        try:
+            out[name] = get_knob(name).read()
+        except (PerflabError, OSError):
+            out[name] = None
+    return out
+
+
 def parse_spec(knob: Knob, spec: str) -> list[Alternative]:
     """Split ``a|b`` and ``>=N`` modifiers; PerflabError when the spec is malformed for this knob."""
     alternatives = []
