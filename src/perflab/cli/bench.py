@@ -71,11 +71,7 @@ class _CliGc:
             gc.enable()
 
     def __exit__(self, *exc: object) -> None:
-        import gc
-
-        gc.freeze()
-        if self.was_enabled:
-            gc.enable()
+        self.measuring()  # the same: freeze the survivors, restore the caller's setting
 
 
 _cli_gc = _CliGc()
@@ -188,11 +184,8 @@ def bench_command(
 
     argv_command = ctx.meta.get(_ARGV_KEY)
     templates = list(commands or [])
-    if argv_command is not None:
-        if templates:
-            raise PerflabError("give commands either as quoted strings or after --, not both")
-        if not argv_command:
-            raise PerflabError("nothing after --: perflab bench [OPTIONS] -- CMD ARG...")
+    if argv_command is not None and templates:  # an empty argv after -- is refused in parse_args
+        raise PerflabError("give commands either as quoted strings or after --, not both")
     parameters = []
     for item in parameter_list or []:
         key, sep, values = item.partition(_SEP)
@@ -305,14 +298,14 @@ def bench_command(
             print_comparison(out_console, comparison)
     if bench.status == "complete":  # failures and interrupts name the id in their error line
         notice(f"saved as #{bench_id} in {store.url}"
-               + (f" (baseline {save_baseline!r})" if save_baseline and bench.status == "complete" else ""))
+               + (f" (baseline {save_baseline!r})" if save_baseline else ""))
+    measured = sum(len(c.runs) for c in bench.commands)
     if bench.status == "failed":
-        raise PerflabError(f"{bench.message} (the {sum(len(c.runs) for c in bench.commands)} runs measured "
-                           f"are saved as #{bench_id})")
+        raise PerflabError(f"{bench.message} (the {measured} runs measured are saved as #{bench_id})")
     if bench.status == "interrupted":
         # PerflabError, not typer.Exit: with standalone_mode=False click drops Exit's code
-        raise PerflabError(f"interrupted; the {sum(len(c.runs) for c in bench.commands)} runs measured are "
-                           f"saved as #{bench_id}", exit_code=130)
+        raise PerflabError(f"interrupted; the {measured} runs measured are saved as #{bench_id}",
+                           exit_code=130)
 
 
 def _plain_notice(text: str) -> None:
