@@ -125,7 +125,7 @@ def test_keep_if_better_keeps_a_real_improvement(original_cc: str, tmp_path: Pat
                                     target))
     assert code == 0, err
     assert CC.read_text().strip() == target
-    assert "kept:" in out
+    assert "kept:" in out and "95 % CI [" in out  # the kept ratio carries its interval
     (bench,) = stored()
     assert bench.analysis["kept"] == "fast"
     (wall,) = bench.analysis["comparisons"]

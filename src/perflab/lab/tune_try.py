@@ -404,7 +404,9 @@ def _keep(comparisons: list[MetricComparison], by_label: dict[str, Candidate],
     best = max(winners, key=gain)
     report = _apply(by_label[best.candidate], label="tune-try-kept")
     values = ", ".join(f"{r.knob}={r.after}" for r in report.results)
+    lo, hi = best.comparison["ratio_ci"]
+    ci = f"95 % CI [{lo:.4g}, {hi:.4g}]" if lo is not None and hi is not None else "no CI"
     return best.candidate, (f"{best.candidate} kept: significantly better on {metric} "
-                            f"(ratio {best.comparison['ratio']:.4g}); in force now: {values}; "
+                            f"(ratio {best.comparison['ratio']:.4g}, {ci}); in force now: {values}; "
                             "`perflab system rollback` undoes it")
 
