@@ -536,7 +536,8 @@ def parse_spec(knob: Knob, spec: str) -> list[Alternative]:
     return alternatives
 
 
-def _satisfies(knob: Knob, alt: Alternative, current: str) -> bool:
+def satisfies(knob: Knob, alt: Alternative, current: str) -> bool:
+    """Whether ``current`` meets one alternative (``>=`` compares element by element)."""
     current = knob.normalize(current)
     if alt.op == "=":
         return current == alt.value
@@ -589,7 +590,3 @@ def matches(knob: Knob, spec: str, current: str) -> bool:
     """Whether ``current`` satisfies ``spec``: the preferred alternative, or a later one when the kernel
     refuses the earlier (lists compared whitespace-normalised)."""
     return satisfies(knob, preferred(knob, spec), current)
-
-
-def satisfies(knob: Knob, alt: Alternative, current: str) -> bool:
-    return _satisfies(knob, alt, current)
