@@ -166,26 +166,30 @@ def _wait_for(predicate, timeout: float = 20.0) -> None:  # type: ignore[no-unty
         time.sleep(0.02)
 
 
+def _profile_file(tmp_path: Path, settings: dict[str, str]) -> Path:
+    profile = tmp_path / "changes.toml"
+    body = "\n".join(f'"{k}" = "{v}"' for k, v in settings.items())
+    profile.write_text(f"[settings]\n{body}\n")
+    return profile
+
+
+def _first_result_journaled() -> bool:
+    """The child wrote its first knob and is pausing before the next (PERFLAB_TEST_APPLY_PAUSE)."""
+    path = journal.journal_path()
+    return path.exists() and '"type": "result"' in path.read_text()
+
+
 @pytest.mark.slow
 def test_sigkill_mid_apply_then_rollback_restores_all(machine: dict[str, bytes], tmp_path: Path) -> None:
-    settings = _changes(machine)
-    profile = tmp_path / "kill.toml"
-    body = "\n".join(f'"{k}" = "{v}"' for k, v in settings.items())
-    profile.write_text(f'description = "sigkill test"\n[settings]\n{body}\n')
-    env = child_env(PERFLAB_TEST_APPLY_PAUSE="60")
+    profile = _profile_file(tmp_path, _changes(machine))
     child = subprocess.Popen(
         perflab_cmd("system", "apply", "--profile-file", str(profile)),
-        env=env,
+        env=child_env(PERFLAB_TEST_APPLY_PAUSE="60"),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
     try:
-
-        def first_result_written() -> bool:
-            path = journal.journal_path()
-            return path.exists() and '"type": "result"' in path.read_text()
-
-        _wait_for(first_result_written)
+        _wait_for(_first_result_journaled)
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait()
@@ -204,10 +208,7 @@ def test_sigkill_mid_apply_then_rollback_restores_all(machine: dict[str, bytes],
 
 @pytest.mark.slow
 def test_ctrl_c_mid_apply_puts_back_what_was_applied(machine: dict[str, bytes], tmp_path: Path) -> None:
-    settings = _changes(machine)
-    profile = tmp_path / "int.toml"
-    body = "\n".join(f'"{k}" = "{v}"' for k, v in settings.items())
-    profile.write_text(f"[settings]\n{body}\n")
+    profile = _profile_file(tmp_path, _changes(machine))
     # A shell's background job inherits SIGINT ignored; give the child the default so Python sees Ctrl-C.
     child = subprocess.Popen(
         perflab_cmd("system", "apply", "--profile-file", str(profile)),
@@ -218,9 +219,7 @@ def test_ctrl_c_mid_apply_puts_back_what_was_applied(machine: dict[str, bytes], 
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
-        _wait_for(
-            lambda: journal.journal_path().exists() and '"result"' in journal.journal_path().read_text()
-        )
+        _wait_for(_first_result_journaled)
         child.send_signal(signal.SIGINT)
         _, stderr = child.communicate(timeout=20)
     finally:
