@@ -21,6 +21,9 @@ from typing import Any, Literal
 
 from perflab.errors import PerflabError
 from perflab.system.process import (
+    _SCHED_NAMES,
+    MPOL_BIND,
+    MPOL_INTERLEAVE,
     PR_GET_THP_DISABLE,
     PR_SET_THP_DISABLE,
     ProcessTuning,
@@ -240,8 +243,7 @@ def _apply_process(tuning: ProcessTuning, report: RuntimeReport) -> list[Callabl
     if tuning.sched is not None:
         name, prio = tuning.sched
         old_sched = {t: (os.sched_getscheduler(t), os.sched_getparam(t).sched_priority) for t in tids}
-        policy = {"fifo": os.SCHED_FIFO, "rr": os.SCHED_RR, "other": os.SCHED_OTHER,
-                  "batch": os.SCHED_BATCH, "idle": os.SCHED_IDLE}[name]
+        policy = _SCHED_NAMES[name]
 
         def sched() -> str:
             for t in tids:
@@ -272,8 +274,8 @@ def _apply_process(tuning: ProcessTuning, report: RuntimeReport) -> list[Callabl
 
         step("nice", str(nice_value), nice, unnice)
     if tuning.membind is not None or tuning.interleave is not None:
-        mode, nodes, label = ((2, tuning.membind, "membind") if tuning.membind is not None
-                              else (3, tuning.interleave, "interleave"))
+        mode, nodes, label = ((MPOL_BIND, tuning.membind, "membind") if tuning.membind is not None
+                              else (MPOL_INTERLEAVE, tuning.interleave, "interleave"))
         assert nodes is not None
         old_mode, old_nodes = get_mempolicy()
 
@@ -285,7 +287,7 @@ def _apply_process(tuning: ProcessTuning, report: RuntimeReport) -> list[Callabl
         def unmpol() -> None:
             set_mempolicy(old_mode, sorted(old_nodes) if old_mode else [])
 
-        kind = "bind" if mode == 2 else "interleave"
+        kind = "bind" if mode == MPOL_BIND else "interleave"
         step(label, f"{kind}:{format_id_list(nodes)}", mpol, unmpol)
         if len(tids) > 1 and report.outcomes[-1].status == "applied":
             report.outcomes[-1].reason = (f"calling thread {me} only (and threads it starts later); "
