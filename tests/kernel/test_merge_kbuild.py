@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from perflab.kernel.kbuild import build_module_map, module_name
+from perflab.kernel.kbuild import build_module_map
+from perflab.kernel.modules import module_name
 
 
 def _write(root: Path, rel: str, text: str) -> None:

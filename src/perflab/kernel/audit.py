@@ -130,7 +130,7 @@ class AuditReport:
 def _module_detail(spec: SymbolSpec, value: str, src: Sources) -> str:
     if not spec.modules:
         return ""
-    mods = [m.replace("-", "_") for m in spec.modules]
+    mods = spec.modules  # normalised by hotpath.parse_groups
     if value == "m":
         if src.loaded is not None:
             hit = [m for m in mods if m in src.loaded]

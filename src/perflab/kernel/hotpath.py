@@ -16,6 +16,7 @@ from typing import Any
 
 from perflab.errors import PerflabError
 from perflab.kernel.config import canonical
+from perflab.kernel.modules import module_name
 
 USER_GROUPS_DIR = Path(".perflab") / "kernel-groups"
 
@@ -152,9 +153,8 @@ def parse_groups(text: str, path: str) -> Group:
     group = Group(name=head["name"], title=head.get("title", head["name"]), source=path)
     for i, entry in enumerate(data.get("symbol", [])):
         entry = _check_entry(entry, "symbol", i, path, where)
-        group.symbols.append(SymbolSpec(canonical(entry["name"]), [m.replace("-", "_") for m in
-                                                                   entry.get("modules", [])],
-                                        entry.get("what", "")))
+        modules = [module_name(m) for m in entry.get("modules", [])]
+        group.symbols.append(SymbolSpec(canonical(entry["name"]), modules, entry.get("what", "")))
     for i, entry in enumerate(data.get("feature", [])):
         entry = _check_entry(entry, "feature", i, path, where)
         if not entry["symbols"]:

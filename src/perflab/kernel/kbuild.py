@@ -15,16 +15,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from perflab.kernel.modules import module_name
+
 _ASSIGN_RE = re.compile(r"\s*([A-Za-z0-9_.$()/-]+)\s*(?:\+=|:=|\?=|=)(.*)")
 _OBJ_CONFIG_RE = re.compile(r"obj-\$\(CONFIG_([A-Za-z0-9_]+)\)\Z")
 _PART_CONFIG_RE = re.compile(r"(.+?)-\$\(CONFIG_([A-Za-z0-9_]+)\)\Z")
 _PART_PLAIN_RE = re.compile(r"(.+?)-(y|objs|m)\Z")
 _SKIP_DIRS = {".git", "Documentation", "tools", "samples", "usr", "LICENSES", "scripts"}
-
-
-def module_name(name: str) -> str:
-    """Normalised module name: ``-`` and ``_`` are the same to modprobe and /proc/modules."""
-    return name.strip().replace("-", "_")
 
 
 @dataclass
@@ -101,7 +98,7 @@ def _read_makefile(path: Path, rel_dir: str, modules: dict[str, ModuleInfo],
                 continue
             if not word.endswith(".o"):
                 continue
-            name = module_name(os.path.basename(word[:-2]))
+            name = module_name(word[:-2])
             info = modules.get(name)
             if info is None:
                 info = modules[name] = ModuleInfo(name)

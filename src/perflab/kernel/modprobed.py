@@ -15,8 +15,9 @@ from pathlib import Path
 
 from perflab.errors import PerflabError
 from perflab.kernel.config import KernelConfig
-from perflab.kernel.kbuild import ModuleMap, module_name
+from perflab.kernel.kbuild import ModuleMap
 from perflab.kernel.kconfig_explain import KernelKconfig, dependency_symbols, has_prompt, selector_terms
+from perflab.kernel.modules import module_name
 
 _MODULE_RE = re.compile(r"[A-Za-z0-9_-]+\Z")
 
