@@ -147,23 +147,23 @@ def _settings_of(profile: str | dict[str, str]) -> dict[str, str]:
 def _apply_system(settings: dict[str, str], report: RuntimeReport, label: str) -> list[Callable[[], None]]:
     """Each knob on its own journaled apply, so one refused knob does not roll back the others."""
     from perflab.system import apply as sysapply
-    from perflab.system.knobs import get_knob, matches
+    from perflab.system.knobs import get_knob, matches, read_or_none
 
     undo: list[Callable[[], None]] = []
     for name, spec in settings.items():
         knob = get_knob(name)
-        current = _safe_read(knob)
+        current = read_or_none(knob)
         if current is not None and matches(knob, spec, current):
             report.outcomes.append(Outcome(name, spec, "unchanged", current))
             continue
         ok, why = knob.available()
         if not ok:
-            report.outcomes.append(Outcome(name, spec, "refused", _safe_read(knob), why))
+            report.outcomes.append(Outcome(name, spec, "refused", read_or_none(knob), why))
             continue
         try:
             result = sysapply.apply_settings({name: spec}, label=f"apply_runtime:{label}")
         except PerflabError as error:
-            report.outcomes.append(Outcome(name, spec, "refused", _safe_read(knob), error.message))
+            report.outcomes.append(Outcome(name, spec, "refused", read_or_none(knob), error.message))
             continue
         report.outcomes.append(_outcome_from(result, name, spec, knob))
         if report.outcomes[-1].status == "applied":
@@ -171,18 +171,13 @@ def _apply_system(settings: dict[str, str], report: RuntimeReport, label: str) -
     return undo
 
 
-def _safe_read(knob: Any) -> str | None:
-    try:
-        return str(knob.read())
-    except (PerflabError, OSError):
-        return None
-
-
 def _outcome_from(result: Any, name: str, spec: str, knob: Any) -> Outcome:
     """H4's per-knob result as an Outcome; ``applied`` there already means written and read back."""
+    from perflab.system.knobs import read_or_none
+
     entry = next((r for r in result.results if r.knob == knob.name), None)
     if entry is None:
-        return Outcome(name, spec, "refused", _safe_read(knob), "no result for this knob from apply")
+        return Outcome(name, spec, "refused", read_or_none(knob), "no result for this knob from apply")
     if entry.status == "applied":
         return Outcome(name, spec, "applied", entry.after)
     if entry.status == "unchanged":

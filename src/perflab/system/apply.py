@@ -24,6 +24,7 @@ from perflab.system.knobs import (
     get_knob,
     matches,
     parse_spec,
+    read_or_none,
     satisfies,
 )
 
@@ -112,13 +113,6 @@ class StatusEntry:
     stale_boot: bool
 
 
-def _safe_read(knob: Knob) -> str | None:
-    try:
-        return knob.read()
-    except (PerflabError, OSError):
-        return None
-
-
 def _check_root(what: str) -> None:
     if os.geteuid() != 0:
         raise NeedsRootError(f"{what} needs root (writes to /proc/sys and /sys); nothing was changed")
@@ -171,7 +165,12 @@ def _apply_all(pairs: list[tuple[Knob, str]], report: ApplyReport, keep_partial:
         if failed_knob is not None:
             report.results.append(
                 KnobResult(
-                    knob.name, _safe_read(knob), spec, None, "skipped", f"not attempted: {failed_knob} failed"
+                    knob.name,
+                    read_or_none(knob),
+                    spec,
+                    None,
+                    "skipped",
+                    f"not attempted: {failed_knob} failed",
                 )
             )
             continue
@@ -187,7 +186,7 @@ def _apply_all(pairs: list[tuple[Knob, str]], report: ApplyReport, keep_partial:
 def _apply_one(knob: Knob, spec: str, report: ApplyReport) -> KnobResult:
     ok, why = knob.available()
     if not ok and not (report.dry_run and why == "needs root"):
-        return KnobResult(knob.name, _safe_read(knob), spec, None, "not-applicable", why)
+        return KnobResult(knob.name, read_or_none(knob), spec, None, "not-applicable", why)
     try:
         before = knob.read()
     except PerflabError as error:
@@ -228,7 +227,7 @@ def _apply_one(knob: Knob, spec: str, report: ApplyReport) -> KnobResult:
                 continue
             status, reason = "failed", error.message
             break
-        after = _safe_read(knob)
+        after = read_or_none(knob)
         if after is not None and satisfies(knob, Alternative("=", value), after):
             status = "applied"
         else:
@@ -236,7 +235,7 @@ def _apply_one(knob: Knob, spec: str, report: ApplyReport) -> KnobResult:
         break
     else:
         reason = "; ".join(rejections)
-    after = _safe_read(knob)
+    after = read_or_none(knob)
     journal.append({"type": "result", "txn": report.txn, "knob": knob.name, "status": status, "after": after})
     if status != "applied":
         if after != before:  # a multi-file knob may be half-written: put it back now
@@ -244,8 +243,8 @@ def _apply_one(knob: Knob, spec: str, report: ApplyReport) -> KnobResult:
                 knob.restore(saved)
             except PerflabError as error:
                 reason += f"; could not put back {before!r}: {error.message} (run `perflab system rollback`)"
-                return KnobResult(knob.name, before, wanted, _safe_read(knob), status, reason)
-            after = _safe_read(knob)
+                return KnobResult(knob.name, before, wanted, read_or_none(knob), status, reason)
+            after = read_or_none(knob)
         if after == before:
             journal.append({"type": "restored", "txn": report.txn, "knob": knob.name})
     return KnobResult(knob.name, before, wanted, after, status, reason)
@@ -271,15 +270,17 @@ def _restore_intents(intents: list[journal.Intent]) -> list[RestoreResult]:
         except PerflabError as error:
             results.append(RestoreResult(intent.knob, intent.before, None, None, "failed", error.message))
             continue
-        current = _safe_read(knob)
+        current = read_or_none(knob)
         try:
             knob.restore(intent.saved)
         except PerflabError as error:
             results.append(
-                RestoreResult(intent.knob, intent.before, current, _safe_read(knob), "failed", error.message)
+                RestoreResult(
+                    intent.knob, intent.before, current, read_or_none(knob), "failed", error.message
+                )
             )
             continue
-        after = _safe_read(knob)
+        after = read_or_none(knob)
         if after != intent.before:
             results.append(
                 RestoreResult(
@@ -340,7 +341,7 @@ def rollback() -> RollbackReport:
             differ = []
             for intent in stale:
                 knob = get_knob(intent.knob)
-                current = _safe_read(knob)
+                current = read_or_none(knob)
                 status = "unchanged-since-reboot" if current == intent.before else "differs-since-reboot"
                 if status == "differs-since-reboot":
                     differ.append(intent.knob)
@@ -371,7 +372,7 @@ def status() -> list[StatusEntry]:
     for intent in journal.pending():
         try:
             knob = get_knob(intent.knob)
-            current = _safe_read(knob)
+            current = read_or_none(knob)
         except PerflabError:
             current = None
         wanted = intent.after if intent.after is not None else intent.wanted

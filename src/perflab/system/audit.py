@@ -8,8 +8,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from perflab.errors import PerflabError
-from perflab.system.knobs import KNOBS, Knob, matches, parse_spec, preferred
+from perflab.system.knobs import KNOBS, Knob, matches, parse_spec, preferred, read_or_none
 from perflab.system.probes import Probes, probe_all
 from perflab.system.profiles import Profile
 
@@ -37,13 +36,6 @@ class AuditReport:
             "probes": self.probes.to_dict(),
             "knobs": [asdict(r) for r in self.rows],
         }
-
-
-def _current(knob: Knob) -> str | None:
-    try:
-        return knob.read()
-    except (PerflabError, OSError):
-        return None
 
 
 def _why_not(knob: Knob, wanted: str | None, probes: Probes) -> tuple[bool, str]:
@@ -75,13 +67,11 @@ def audit(profile: Profile | None = None) -> AuditReport:
     wanted_by = profile.settings if profile else {}
     for name, knob in KNOBS.items():
         wanted = wanted_by.get(name)
-        current = _current(knob)
+        current = read_or_none(knob)
         ok = None if wanted is None or current is None else matches(knob, wanted, current)
         changeable, reason = _why_not(knob, wanted, probes)
         if changeable and wanted is not None and current is not None and not ok:
-            alt = preferred(knob, wanted)
-            if knob.check_value(alt.value):
-                reason = knob.check_value(alt.value) or ""
+            reason = knob.check_value(preferred(knob, wanted).value) or reason
         report.rows.append(AuditRow(name, knob.description, current, wanted, ok, changeable, reason))
     if os.geteuid() != 0:
         for row in report.rows:
@@ -107,7 +97,7 @@ def verify(settings: dict[str, str]) -> list[VerifyRow]:
     for name, spec in settings.items():
         knob = get_knob(name)
         available, why = knob.available()
-        actual = _current(knob)
+        actual = read_or_none(knob)
         if actual is None:
             rows.append(VerifyRow(knob.name, spec, None, "not-applicable", why or "cannot read"))
         elif matches(knob, spec, actual):

@@ -505,13 +505,21 @@ class Alternative:
     value: str
 
 
+def read_or_none(knob: Knob) -> str | None:
+    """The knob's current value; None where it cannot be read (missing file, no permission)."""
+    try:
+        return knob.read()
+    except (PerflabError, OSError):
+        return None
+
+
 def read_values(names: list[str] | tuple[str, ...]) -> dict[str, str | None]:
     """Current value of each named knob; None where it cannot be read (missing file, unknown here)."""
     out: dict[str, str | None] = {}
     for name in names:
         try:
-            out[name] = get_knob(name).read()
-        except (PerflabError, OSError):
+            out[name] = read_or_none(get_knob(name))
+        except PerflabError:
             out[name] = None
     return out
 
