@@ -248,6 +248,12 @@ def analyze(
     return result
 
 
+def stored_or_fresh(benchmark: Benchmark) -> dict[str, Any]:
+    """The analysis stored with the benchmark, else one computed now from its raw runs (an imported or
+    older result may carry none)."""
+    return benchmark.analysis if benchmark.analysis.get("commands") else analyze(benchmark)
+
+
 def compare_benchmarks(
     a: Benchmark,
     b: Benchmark,

@@ -39,15 +39,6 @@ def fmt_time(seconds: float | None, unit: tuple[float, str] | None = None, *, su
     return f"{text} {name}" if suffix else text
 
 
-def fmt_bytes(value: float | None) -> str:
-    if value is None:
-        return "n/a"
-    for scale, name in _BYTE_UNITS:
-        if abs(value) >= scale:
-            return f"{_sig(value / scale)} {name}"
-    return f"{value:.0f} B"
-
-
 def fmt_value(value: float | None, unit: str) -> str:
     """A custom metric's value in its own unit."""
     if value is None:

@@ -124,7 +124,10 @@ def print_verdicts(console: Console, comparisons: list[dict[str, Any]]) -> None:
 
 def print_warnings(console: Console, analysis: dict[str, Any]) -> None:
     lines = [f"{cmd['name']}: {w}" for cmd in analysis["commands"] for w in cmd.get("warnings", [])]
-    lines += analysis.get("warnings", [])
+    _print_warning_lines(console, lines + analysis.get("warnings", []))
+
+
+def _print_warning_lines(console: Console, lines: list[str]) -> None:
     if not lines:
         return
     console.print()
@@ -139,11 +142,9 @@ def print_benchmark(console: Console, benchmark: Benchmark, analysis: dict[str, 
         print_crypto_benchmark(console, benchmark)
         return
     if analysis is None:
-        analysis = benchmark.analysis if benchmark.analysis.get("commands") else None
-    if analysis is None:
-        from perflab.report.analysis import analyze
+        from perflab.report.analysis import stored_or_fresh
 
-        analysis = analyze(benchmark)
+        analysis = stored_or_fresh(benchmark)
     console.print(results_table(benchmark, analysis))
     print_verdicts(console, analysis.get("comparisons", []))
     print_warnings(console, analysis)
@@ -235,9 +236,4 @@ def print_comparison(console: Console, comparison_result: dict[str, Any]) -> Non
                       Text(c["verdict"], style=_VERDICT_STYLE.get(c["verdict"], "")))
     console.print(table)
     print_verdicts(console, comparison_result["comparisons"])
-    warnings = comparison_result.get("warnings", [])
-    if warnings:
-        console.print()
-        console.print(Text("Warnings", style="bold yellow"))
-        for w in warnings:
-            console.print(Text(f"  ! {w}", style="yellow"))
+    _print_warning_lines(console, comparison_result.get("warnings", []))

@@ -43,11 +43,9 @@ def render(benchmark: Benchmark, fmt: str, analysis: dict[str, Any] | None = Non
     if exporter is None:
         raise PerflabError(f"unknown export format {fmt!r} (choose from {', '.join(EXPORTERS)})")
     if analysis is None:
-        analysis = benchmark.analysis if benchmark.analysis.get("commands") else None
-    if analysis is None:
-        from perflab.report.analysis import analyze
+        from perflab.report.analysis import stored_or_fresh
 
-        analysis = analyze(benchmark)
+        analysis = stored_or_fresh(benchmark)
     return exporter.serialize(benchmark, analysis)
 
 
