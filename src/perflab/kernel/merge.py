@@ -215,33 +215,17 @@ def _resolve(result: MergeResult, root: Path, merged: KernelConfig, requests: di
     result.text = resolved.text
     result.resolved = True
     out = KernelConfig.loads(resolved.text, "<olddefconfig output>")
-    if kconf is not None:
-        with tempfile.TemporaryDirectory(prefix="perflab-kconfig-") as tmp:
-            path = Path(tmp) / ".config"
-            path.write_text(resolved.text, encoding="utf-8", errors="surrogateescape")
-            kconf.load_values(path)  # type: ignore[attr-defined]
-        defined = {name for name, sym in kconf.syms.items() if sym.nodes}  # type: ignore[attr-defined]
-    else:
-        result.notes.append(f"no explanations: {kconf_error}")
-        defined = _defined_by_scan(root)
-    for request in requests.values():
-        actual = out.get(request.symbol)
-        if request.symbol not in defined:
-            result.rows.append(Row(request.symbol, request.value, None, "absent",
-                                   "not defined in this tree's Kconfig", request.source))
-            continue
-        shown = actual if actual is not None else ("n" if request.value in _TRI else "")
-        if shown == request.value:
-            result.rows.append(Row(request.symbol, request.value, shown, "honoured", "", request.source))
-            continue
-        reason = explain(kconf, request.symbol, request.value, shown) if kconf is not None else ""
-        if actual is None:
-            reason = ("not written by conf (invisible); " + reason).rstrip("; ")
-        row = Row(request.symbol, request.value, shown, "changed", reason or "unexplained", request.source)
-        lowered = request.value in _TRI and shown in _TRI and _TRI[shown] < _TRI[request.value]
-        if kconf is not None and lowered:
-            _add_fix(row, kconf, resolved.text)
-        result.rows.append(row)
+    with tempfile.TemporaryDirectory(prefix="perflab-kconfig-") as tmp:
+        # Written once: kconfiglib loads it now and again after each fix check (which changes values).
+        resolved_path = Path(tmp) / ".config"
+        resolved_path.write_text(resolved.text, encoding="utf-8", errors="surrogateescape")
+        if kconf is not None:
+            kconf.load_values(resolved_path)  # type: ignore[attr-defined]
+            defined = {name for name, sym in kconf.syms.items() if sym.nodes}  # type: ignore[attr-defined]
+        else:
+            result.notes.append(f"no explanations: {kconf_error}")
+            defined = _defined_by_scan(root)
+        _compare_requests(result, requests, out, defined, kconf, resolved_path)
     before = merged.as_dict()
     after = out.as_dict()
     effects: list[SideEffect] = []
@@ -264,7 +248,32 @@ def _resolve(result: MergeResult, root: Path, merged: KernelConfig, requests: di
     result.side_effects = effects
 
 
-def _add_fix(row: Row, kconf: object, resolved_text: str) -> None:
+def _compare_requests(result: MergeResult, requests: dict[str, Request], out: KernelConfig, defined: set[str],
+                      kconf: object | None, resolved_path: Path) -> None:
+    """One requested-vs-actual row per request, explained (and a fix proposed) when kconfiglib is there."""
+    from perflab.kernel.kconfig_explain import explain
+
+    for request in requests.values():
+        actual = out.get(request.symbol)
+        if request.symbol not in defined:
+            result.rows.append(Row(request.symbol, request.value, None, "absent",
+                                   "not defined in this tree's Kconfig", request.source))
+            continue
+        shown = actual if actual is not None else ("n" if request.value in _TRI else "")
+        if shown == request.value:
+            result.rows.append(Row(request.symbol, request.value, shown, "honoured", "", request.source))
+            continue
+        reason = explain(kconf, request.symbol, request.value, shown) if kconf is not None else ""
+        if actual is None:
+            reason = ("not written by conf (invisible); " + reason).rstrip("; ")
+        row = Row(request.symbol, request.value, shown, "changed", reason or "unexplained", request.source)
+        lowered = request.value in _TRI and shown in _TRI and _TRI[shown] < _TRI[request.value]
+        if kconf is not None and lowered:
+            _add_fix(row, kconf, resolved_path)
+        result.rows.append(row)
+
+
+def _add_fix(row: Row, kconf: object, resolved_path: Path) -> None:
     """Name the dependencies that held a requested y (or m) down and the fragment lines that lift them,
     checked with kconfiglib on the resolved values (which are reloaded afterwards)."""
     from perflab.kernel.kconfig_explain import fix_works, fragment_fix
@@ -277,13 +286,10 @@ def _add_fix(row: Row, kconf: object, resolved_text: str) -> None:
     if blockers:
         parts.append("no fragment line can lift: " + "; ".join(dict.fromkeys(blockers)))
     elif lines:
-        with tempfile.TemporaryDirectory(prefix="perflab-kconfig-") as tmp:
-            path = Path(tmp) / ".config"
-            path.write_text(resolved_text, encoding="utf-8", errors="surrogateescape")
-            try:
-                row.fix_checked = fix_works(kconf, row.symbol, row.requested, lines)  # type: ignore[arg-type]
-            finally:
-                kconf.load_values(path)  # type: ignore[attr-defined]
+        try:
+            row.fix_checked = fix_works(kconf, row.symbol, row.requested, lines)  # type: ignore[arg-type]
+        finally:
+            kconf.load_values(resolved_path)  # type: ignore[attr-defined]
         checked = ("checked with kconfiglib" if row.fix_checked
                    else "not confirmed: kconfiglib still does not give it with these lines")
         parts.append(f"to get {row.requested}, add to the fragment: {' '.join(lines)} ({checked})")
