@@ -204,12 +204,3 @@ def detect_container() -> Detection:
                                        for w in weak)
     return result
 
-
-def is_vm() -> bool:
-    """True when running under a hypervisor (see ``detect_vm`` for the evidence)."""
-    return detect_vm().detected
-
-
-def is_container() -> bool:
-    """True when namespaces or cgroups show a container runtime (see ``detect_container``)."""
-    return detect_container().detected
