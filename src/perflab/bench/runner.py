@@ -171,6 +171,10 @@ class MeasurementSession:
                        stderr=SAME if capture else NULL, timeout_s=self.options.timeout_s if timed else None,
                        label=label)
 
+    def _shell_calibration_spec(self) -> RunSpec:
+        """``sh -c ''``: the shell's own spawn cost, measured interleaved with --shell."""
+        return self._spec([SHELL, "-c", ""], "sh -c ''", timed=True, capture=False)
+
     def _read_output(self) -> str:
         try:
             return Path(self._output_path()).read_bytes().decode(errors="replace")
@@ -207,7 +211,7 @@ class MeasurementSession:
         for _ in range(n):
             for index in self.order.next_block():
                 if index == SHELL_CALIBRATION:
-                    self.executor.run(self._spec([SHELL, "-c", ""], "sh -c ''", timed=True, capture=False))
+                    self.executor.run(self._shell_calibration_spec())
                     continue
                 self._execute(index, sequence=-1, block=-1, variant="", warm=True)
                 self.results[index].warmup_runs += 1
@@ -269,8 +273,8 @@ class MeasurementSession:
         runs = []
         for index in self.order.next_block():
             if index == SHELL_CALIBRATION:
-                spec = self._spec([SHELL, "-c", ""], "sh -c ''", timed=True, capture=False)
-                run = self.executor.run(spec, sequence=-1, block=self.blocks, variant=variant)
+                run = self.executor.run(self._shell_calibration_spec(), sequence=-1, block=self.blocks,
+                                        variant=variant)
                 if run.ok:
                     self.shell_runs.append(run)
                 continue
@@ -311,7 +315,7 @@ class MeasurementSession:
         """Run the cleanups and assemble the Benchmark (spawn cost subtracted with --shell)."""
         problems = self.cleanup() if self._executor is not None else []
         if self.options.shell:
-            self._subtract_spawn(self.results)
+            self._subtract_spawn()
         if problems:
             message = "; ".join(filter(None, [message, *problems]))
         settings = self.options.settings()
@@ -331,12 +335,12 @@ class MeasurementSession:
                          message=message, order=list(self.executed), environment=self.environment,
                          settings=settings)
 
-    def _subtract_spawn(self, results: list[CommandResult]) -> None:
+    def _subtract_spawn(self) -> None:
         from perflab.stats.bootstrap import median_ci
 
         cost = self.spawn_cost()
         if cost is None:
-            for r in results:
+            for r in self.results:
                 r.notes.append("--shell: no successful `sh -c ''` calibration run, nothing subtracted")
             return
         wall, user, sys_ = cost
@@ -345,7 +349,7 @@ class MeasurementSession:
         ci = f"95 % CI {lo * 1e3:.3f}–{hi * 1e3:.3f} ms" if lo == lo else "no CI: fewer than 6 runs"
         note = (f"shell spawn cost {wall * 1e3:.3f} ms ({ci}, median of {len(walls)} interleaved runs of "
                 f"`sh -c ''`) subtracted from wall, user and sys time (clamped at 0)")
-        for r in results:
+        for r in self.results:
             r.shell_spawn_s = wall
             r.notes.append(note)
             for run in r.runs:
