@@ -227,15 +227,16 @@ def _apply_one(knob: Knob, spec: str, report: ApplyReport) -> KnobResult:
                 continue
             status, reason = "failed", error.message
             break
-        after = read_or_none(knob)
-        if after is not None and satisfies(knob, Alternative("=", value), after):
-            status = "applied"
-        else:
-            status, reason = "failed", f"wrote {value!r} but it reads back as {after!r}"
+        status = "written"
         break
     else:
         reason = "; ".join(rejections)
     after = read_or_none(knob)
+    if status == "written":  # applied only once the read-back shows the value
+        if after is not None and satisfies(knob, Alternative("=", wanted), after):
+            status = "applied"
+        else:
+            status, reason = "failed", f"wrote {wanted!r} but it reads back as {after!r}"
     journal.append({"type": "result", "txn": report.txn, "knob": knob.name, "status": status, "after": after})
     if status != "applied":
         if after != before:  # a multi-file knob may be half-written: put it back now
