@@ -53,11 +53,16 @@ def _why_not(knob: Knob, wanted: str | None, probes: Probes) -> tuple[bool, str]
         ):
             why = f"read-only /proc/sys (container): {why}"
         return False, why
-    if wanted is not None:
-        reasons = [knob.check_value(alt.value) for alt in parse_spec(knob, wanted) if alt.op == "="]
-        if reasons and all(reasons):
-            return False, "value unsupported: " + "; ".join(r for r in reasons if r)
+    refused = _refusal(knob, wanted) if wanted is not None else ""
+    if refused:
+        return False, f"value unsupported: {refused}"
     return True, ""
+
+
+def _refusal(knob: Knob, spec: str) -> str:
+    """Why the kernel can take none of the spec's ``=`` alternatives; "" when one may work."""
+    reasons = [knob.check_value(alt.value) for alt in parse_spec(knob, spec) if alt.op == "="]
+    return "; ".join(r for r in reasons if r) if reasons and all(reasons) else ""
 
 
 def audit(profile: Profile | None = None) -> AuditReport:
@@ -103,11 +108,9 @@ def verify(settings: dict[str, str]) -> list[VerifyRow]:
         elif matches(knob, spec, actual):
             rows.append(VerifyRow(knob.name, spec, actual, "ok"))
         else:
-            refusals = [knob.check_value(alt.value) for alt in parse_spec(knob, spec) if alt.op == "="]
-            if refusals and all(refusals):
-                rows.append(
-                    VerifyRow(knob.name, spec, actual, "not-applicable", "; ".join(filter(None, refusals)))
-                )
+            refused = _refusal(knob, spec)
+            if refused:
+                rows.append(VerifyRow(knob.name, spec, actual, "not-applicable", refused))
                 continue
             reason = "" if available or why == "needs root" else why
             rows.append(VerifyRow(knob.name, spec, actual, "drift", reason))
