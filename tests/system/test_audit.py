@@ -13,7 +13,7 @@ from perflab.env.detect import detect_container, detect_vm
 from perflab.system.audit import audit, verify
 from perflab.system.knobs import FileKnob, get_knob
 from perflab.system.probes import probe_io_uring
-from perflab.system.profiles import load_profile
+from perflab.system.profiles import Profile, load_profile
 
 from .conftest import child_env, perflab_cmd
 
@@ -176,3 +176,19 @@ def test_io_uring_probe_recognises_a_seccomp_filter() -> None:
         pytest.fail("kernel.io_uring_disabled is set: cannot tell seccomp from the sysctl")
     assert _probe_under_seccomp(errno.EPERM) == "blocked by seccomp"
     assert _probe_under_seccomp(errno.ENOSYS) == "blocked by seccomp?"
+
+
+def test_a_value_the_kernel_does_not_offer_is_not_applicable_not_drift() -> None:
+    """Congestion controls not listed in tcp_available_congestion_control (read directly here) cannot be
+    set: verify says not-applicable and the audit says the value is unsupported; 'a|b' is refused only when
+    the kernel offers neither."""
+    cc = "net.ipv4.tcp_congestion_control"
+    offered = Path("/proc/sys/net/ipv4/tcp_available_congestion_control").read_text().split()
+    missing = [name for name in ("perflabnone1", "perflabnone2") if name not in offered]
+    (row,) = verify({cc: "|".join(missing)})
+    assert row.status == "not-applicable" and all(m in row.reason for m in missing), row
+    (row,) = verify({cc: f"{missing[0]}|{offered[0]}"})
+    assert row.status in ("ok", "drift"), row
+    rows = {r.knob: r for r in audit(Profile("t", "test", {cc: missing[0]})).rows}
+    expected = "value unsupported:" if os.geteuid() == 0 else "needs root"  # root: the value is the obstacle
+    assert not rows[cc].changeable and rows[cc].reason.startswith(expected), rows[cc]
