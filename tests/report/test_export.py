@@ -126,6 +126,14 @@ def test_markdown_and_csv() -> None:
     assert set(EXPORTERS) >= {"json", "markdown", "csv"}
 
 
+def test_markdown_single_run_says_why_it_has_no_spread() -> None:
+    b = Benchmark(commands=[synthetic("A", 0.01, 1), synthetic("B", 0.02, 12, seed=2)],
+                  created_at="2026-11-23T00:00:00+00:00")
+    row_a, row_b = render(b, "markdown").decode().splitlines()[2:4]
+    assert "± n/a (n=1)" in row_a and "(no CI: n=1)" in row_a
+    assert "± n/a" not in row_b and "[" in row_b  # 12 runs: a real sd and a median CI
+
+
 def test_atomic_write_keeps_old_file_on_failure(tmp_path: Path) -> None:
     path = tmp_path / "keep.json"
     path.write_text("old")

@@ -124,3 +124,9 @@ def verdict_line(c: dict[str, Any]) -> str:
     if c.get("metric", "wall") != "wall" and verdict in ("faster", "slower"):
         verdict += " (better)" if verdict == "faster" else " (worse)"
     return f"{_ratio_text(c)}, {p_txt} → {verdict}"
+
+
+def warning_lines(analysis: dict[str, Any]) -> list[str]:
+    """Every warning of an analysis: each command's (prefixed with its name), then the benchmark's."""
+    lines = [f"{cmd['name']}: {w}" for cmd in analysis["commands"] for w in cmd.get("warnings", [])]
+    return lines + analysis.get("warnings", [])

@@ -23,6 +23,7 @@ from perflab.report.format import (
     fmt_with_ci,
     time_unit,
     verdict_line,
+    warning_lines,
 )
 from perflab.store.model import Benchmark
 
@@ -123,8 +124,7 @@ def print_verdicts(console: Console, comparisons: list[dict[str, Any]]) -> None:
 
 
 def print_warnings(console: Console, analysis: dict[str, Any]) -> None:
-    lines = [f"{cmd['name']}: {w}" for cmd in analysis["commands"] for w in cmd.get("warnings", [])]
-    _print_warning_lines(console, lines + analysis.get("warnings", []))
+    _print_warning_lines(console, warning_lines(analysis))
 
 
 def _print_warning_lines(console: Console, lines: list[str]) -> None:

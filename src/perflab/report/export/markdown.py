@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from perflab.report.format import fmt_with_ci, scaled, time_unit, verdict_line
+from perflab.report.format import fmt_mean_sd, fmt_with_ci, scaled, time_unit, verdict_line, warning_lines
 from perflab.store.model import Benchmark
 
 
@@ -38,9 +38,7 @@ class MarkdownExporter:
         reference = analysis.get("reference")
         for i, cmd in enumerate(commands):
             wall = cmd["wall"]
-            mean = scaled(wall["mean"], unit)
-            if wall["stddev"] is not None:
-                mean += f" ± {scaled(wall['stddev'], unit)}"
+            mean = fmt_mean_sd(wall, (unit[0], ""))  # a single run: "± n/a (n=1)" says why
             median = fmt_with_ci(wall, "median", (unit[0], ""))
             comp = ratios.get(i)
             if i == 0 and reference == "first command":
@@ -60,8 +58,7 @@ class MarkdownExporter:
             lines += ["", "Verdicts (alpha {:g}, noise band ±{:g} %):".format(
                 analysis.get("alpha", 0.05), analysis.get("noise", 0.01) * 100), ""]
             lines += [f"- {_cell(verdict_line(c))}" for c in comparisons]
-        warnings = [f"{c['name']}: {w}" for c in commands for w in c.get("warnings", [])]
-        warnings += analysis.get("warnings", [])
+        warnings = warning_lines(analysis)
         if warnings:
             lines += ["", "Warnings:", ""] + [f"- {_cell(w)}" for w in warnings]
         return ("\n".join(lines) + "\n").encode()
