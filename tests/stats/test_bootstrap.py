@@ -79,7 +79,7 @@ def test_fast_median_path_equals_numpy_median_of_resamples(n: int) -> None:
 def test_bootstrap_ci_accepts_statistic_without_axis() -> None:
     x = np.random.default_rng(3).normal(0, 1, 50)
     lo, hi = bootstrap_ci(x, lambda v: float(np.max(v) - np.min(v)), n_boot=200, seed=0)
-    assert 0 < lo <= hi
+    assert 0 < lo < hi <= float(np.ptp(x))  # a resample's range never exceeds the sample's
 
 
 def test_bootstrap_small_n_and_constant_and_bad_args() -> None:

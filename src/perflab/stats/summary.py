@@ -153,7 +153,7 @@ def summarize(
     if n < 2:
         notes.append("n=1: standard deviation and CV need at least 2 samples")
     median = float(np.median(x))
-    p50, p90, p99 = (float(v) for v in np.percentile(x, [50.0, 90.0, 99.0]))
+    p90, p99 = (float(v) for v in np.percentile(x, [90.0, 99.0]))
     if n >= 2 and mean != 0.0:
         cv = stddev / abs(mean)
     else:
@@ -188,7 +188,7 @@ def summarize(
         mad=mad(x),
         min=float(np.min(x)),
         max=float(np.max(x)),
-        p50=p50,
+        p50=median,  # the same order statistic; one computation keeps the two fields identical
         p90=p90,
         p99=p99,
         cv=cv,
