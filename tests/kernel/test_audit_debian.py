@@ -123,7 +123,7 @@ def test_gzipped_config_and_boot_fallback(tmp_path: Path) -> None:
     import gzip
 
     from perflab.errors import PerflabError
-    from perflab.kernel.audit import running_config
+    from perflab.kernel.config import running_config
 
     packed = tmp_path / "config.gz"
     packed.write_bytes(gzip.compress(CONFIG_61.read_bytes()))

@@ -10,7 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from perflab.kernel.audit import audit, gather_sources, running_config
+from perflab.kernel.audit import audit, gather_sources
+from perflab.kernel.config import running_config
 from perflab.kernel.cpu import read_cpu_flags
 from perflab.kernel.hotpath import load_groups
 from perflab.kernel.proc_crypto import active_driver, read_proc_crypto

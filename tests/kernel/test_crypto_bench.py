@@ -18,7 +18,7 @@ import pytest
 
 from perflab.errors import PerflabError
 from perflab.kernel import af_alg
-from perflab.kernel.audit import running_config
+from perflab.kernel.config import running_config
 from perflab.kernel.crypto_bench import BenchSettings, kernel_results, parse_size, run_bench
 from perflab.kernel.proc_crypto import active_driver, read_proc_crypto
 

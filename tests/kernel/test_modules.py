@@ -86,7 +86,7 @@ def test_proc_modules_parsing() -> None:
 
 def test_read_proc_modules_matches_config_modules() -> None:
     """/proc/modules exists exactly when the running kernel has CONFIG_MODULES=y."""
-    from perflab.kernel.audit import running_config
+    from perflab.kernel.config import running_config
 
     config, _ = running_config()
     loaded = read_proc_modules()

@@ -8,18 +8,15 @@ kernel picks at run time, and /proc/cpuinfo says what the CPU could do.
 from __future__ import annotations
 
 import fnmatch
-import gzip
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from perflab.errors import PerflabError
-from perflab.kernel.config import KernelConfig
+from perflab.kernel.config import KernelConfig, load_any_config, running_config
 from perflab.kernel.hotpath import AlgorithmSpec, Group, SymbolSpec
 from perflab.kernel.modules import LoadedModule, ModuleTree
 from perflab.kernel.proc_crypto import CryptoDriver, drivers_for
-
-PROC_CONFIG = Path("/proc/config.gz")
 
 # Symbol states (the ``state`` field of SymbolState).
 BUILTIN = "builtin"
@@ -42,38 +39,6 @@ class Sources:
     cpu_flags: set[str] | None = None
     crypto: list[CryptoDriver] | None = None
     notes: list[str] = field(default_factory=list)
-
-
-def read_config_gz(path: Path) -> KernelConfig:
-    try:
-        with gzip.open(path, "rt", encoding="utf-8", errors="surrogateescape") as handle:
-            text = handle.read()
-    except (OSError, EOFError) as error:
-        raise PerflabError(f"{path}: cannot read: {getattr(error, 'strerror', None) or error}") from error
-    return KernelConfig.loads(text, path)
-
-
-def running_config(proc_config: Path = PROC_CONFIG, boot_dir: Path = Path("/boot"),
-                   release: str | None = None) -> tuple[KernelConfig, str]:
-    """The running kernel's config: /proc/config.gz, else /boot/config-$(uname -r)."""
-    release = release or os.uname().release
-    if proc_config.exists():
-        return read_config_gz(proc_config), str(proc_config)
-    boot = boot_dir / f"config-{release}"
-    if boot.exists():
-        return KernelConfig.load(boot), str(boot)
-    raise PerflabError(f"no config for the running kernel {release}: neither {proc_config} "
-                       f"(CONFIG_IKCONFIG_PROC) nor {boot} exists; pass --config FILE")
-
-
-def load_any_config(path: Path) -> KernelConfig:
-    """A .config file, gzip-compressed or not (a copied /proc/config.gz)."""
-    try:
-        with path.open("rb") as handle:
-            magic = handle.read(2)
-    except OSError as error:
-        raise PerflabError(f"{path}: cannot read: {error.strerror or error}") from error
-    return read_config_gz(path) if magic == b"\x1f\x8b" else KernelConfig.load(path)
 
 
 @dataclass

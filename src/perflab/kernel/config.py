@@ -14,6 +14,7 @@ kernel only warns: a line it cannot read is a :class:`PerflabError` ``"file:line
 from __future__ import annotations
 
 import contextlib
+import gzip
 import os
 import re
 import tempfile
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from perflab.errors import PerflabError
 
+PROC_CONFIG = Path("/proc/config.gz")
 PREFIX = "CONFIG_"
 TRISTATE = "tristate"
 STRING = "string"
@@ -348,3 +350,35 @@ def write_atomic(path: Path, text: str, mode: int | None = None) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def read_config_gz(path: Path) -> KernelConfig:
+    try:
+        with gzip.open(path, "rt", encoding="utf-8", errors="surrogateescape") as handle:
+            text = handle.read()
+    except (OSError, EOFError) as error:
+        raise PerflabError(f"{path}: cannot read: {getattr(error, 'strerror', None) or error}") from error
+    return KernelConfig.loads(text, path)
+
+
+def running_config(proc_config: Path = PROC_CONFIG, boot_dir: Path = Path("/boot"),
+                   release: str | None = None) -> tuple[KernelConfig, str]:
+    """The running kernel's config: /proc/config.gz, else /boot/config-$(uname -r)."""
+    release = release or os.uname().release
+    if proc_config.exists():
+        return read_config_gz(proc_config), str(proc_config)
+    boot = boot_dir / f"config-{release}"
+    if boot.exists():
+        return KernelConfig.load(boot), str(boot)
+    raise PerflabError(f"no config for the running kernel {release}: neither {proc_config} "
+                       f"(CONFIG_IKCONFIG_PROC) nor {boot} exists; pass --config FILE")
+
+
+def load_any_config(path: Path) -> KernelConfig:
+    """A .config file, gzip-compressed or not (a copied /proc/config.gz)."""
+    try:
+        with path.open("rb") as handle:
+            magic = handle.read(2)
+    except OSError as error:
+        raise PerflabError(f"{path}: cannot read: {error.strerror or error}") from error
+    return read_config_gz(path) if magic == b"\x1f\x8b" else KernelConfig.load(path)

@@ -132,7 +132,7 @@ def measure(run: Callable[[bytes], object], size: int, settings: BenchSettings) 
 
 def _kernel_context() -> tuple[list, dict[str, str | None]]:
     """(/proc/crypto drivers, running config values) — each empty when unreadable."""
-    from perflab.kernel.audit import running_config
+    from perflab.kernel.config import running_config
     from perflab.kernel.proc_crypto import read_proc_crypto
 
     try:
