@@ -156,7 +156,7 @@ def _locked_trial(argv: Sequence[str], candidates: Sequence[Candidate], options:
     candidates, dropped = preflight(candidates)
     knob_names = list(dict.fromkeys(n for c in candidates for n in c.settings))
     _refuse_after_crash(knob_names)
-    originals = read_values(list(knob_names))
+    originals = read_values(knob_names)
 
     bench_options = BenchOptions(count=RunCount(runs=options.blocks * options.runs_per_block),
                                  warmup=options.warmup, seed=options.seed, timeout_s=options.timeout_s,
@@ -173,11 +173,9 @@ def _locked_trial(argv: Sequence[str], candidates: Sequence[Candidate], options:
             for block in range(options.blocks):
                 order = labels if block % 2 == 0 else labels[::-1]
                 for label in order:
-                    if label != BASELINE:
+                    if label != BASELINE:  # the baseline's values are the originals, read above
                         applied_report = _apply(by_label[label])
                         in_force[label] = _read_in_force(knob_names)
-                    else:
-                        in_force.setdefault(BASELINE, {})
                     events.segment(block, label, in_force[label])
                     try:
                         if options.warmup:
