@@ -57,6 +57,14 @@ def _read_file(path: Path) -> str:
         raise PerflabError(f"{path}: cannot read: {error.strerror}") from error
 
 
+def _words(path: Path) -> list[str] | None:
+    """A file listing options (available governors, congestion controls, ``a [b] c``); None if unreadable."""
+    try:
+        return path.read_text().split()
+    except OSError:
+        return None
+
+
 def _writability(path: Path) -> tuple[bool, str]:
     """Whether ``path`` can be written by this process, and if not, why (most specific reason first)."""
     if not path.exists():
@@ -193,10 +201,8 @@ class ChoiceKnob(FileKnob):
         super().__init__(name, path, description, kind="choice")
 
     def options(self) -> list[str] | None:
-        try:
-            return [w.strip("[]") for w in self.path.read_text().split()]
-        except OSError:
-            return None
+        words = _words(self.path)
+        return None if words is None else [w.strip("[]") for w in words]
 
 
 class CongestionControlKnob(SysctlKnob):
@@ -208,10 +214,7 @@ class CongestionControlKnob(SysctlKnob):
         )
 
     def options(self) -> list[str] | None:
-        try:
-            return (PROC_SYS / "net/ipv4/tcp_available_congestion_control").read_text().split()
-        except OSError:
-            return None
+        return _words(PROC_SYS / "net/ipv4/tcp_available_congestion_control")
 
 
 class QdiscKnob(SysctlKnob):
@@ -333,12 +336,7 @@ class PerCpuKnob(Knob):
         if self.name != "cpu.governor":
             return None
         paths = self.paths()
-        if not paths:
-            return None
-        try:
-            return (paths[0].parent / "scaling_available_governors").read_text().split()
-        except OSError:
-            return None
+        return _words(paths[0].parent / "scaling_available_governors") if paths else None
 
 
 class CStateKnob(PerCpuKnob):
