@@ -99,3 +99,23 @@ def test_cli_reports_bad_groups_file(tmp_path: Path) -> None:
     assert result.stderr.strip() == (f"perflab: error: {bad}:5: unknown key 'nmae' in [[symbol]] #1 "
                                      "(known: modules, name, what)")
     assert result.stdout == ""
+
+
+def test_lib_driver_kind_follows_its_config_symbol() -> None:
+    """The machine test only sees this host's sha256 driver; here every branch of the rule is checked."""
+    from perflab.kernel.audit import classify_driver
+    from perflab.kernel.config import KernelConfig
+
+    spec = next(a for g in load_groups(cwd=Path("/nonexistent")) for a in g.algorithms if a.name == "sha256")
+    assert spec.library_symbol == "CRYPTO_LIB_SHA256_ARCH" and "sha256-lib" in spec.library
+    arch_on = KernelConfig.loads("CONFIG_CRYPTO_LIB_SHA256_ARCH=y\n")
+    arch_off = KernelConfig.loads("# CONFIG_CRYPTO_LIB_SHA256_ARCH is not set\n")
+    absent = KernelConfig.loads("CONFIG_CRYPTO_SHA256=y\n")
+    assert classify_driver("sha256-lib", spec, arch_on)[0] == "accelerated"
+    kind, reason = classify_driver("sha256-lib", spec, arch_off)
+    assert kind == "generic" and "CONFIG_CRYPTO_LIB_SHA256_ARCH =n" in reason
+    kind, reason = classify_driver("sha256-lib", spec, absent)
+    assert kind == "generic" and "absent" in reason
+    assert classify_driver("sha256-ni", spec, arch_off)[0] == "accelerated"
+    assert classify_driver("sha256-generic", spec, arch_on)[0] == "generic"
+    assert classify_driver("sha256-mystery", spec, arch_on)[0] == "unclassified"
