@@ -262,7 +262,7 @@ def _encode_fields(fields: list[str], spec: RunSpec) -> bytes:
     return b"\0".join(out)
 
 
-def _open_out(target: str, same: IO[bytes] | int | None = None) -> IO[bytes] | int | None:
+def _open_out(target: str) -> IO[bytes] | int | None:
     if target == NULL:
         return subprocess.DEVNULL
     if target == INHERIT:
