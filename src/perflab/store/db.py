@@ -190,13 +190,16 @@ class Store:
             cmd_rows = conn.execute(
                 select(_c).where(_c.c.benchmark_id == benchmark_id).order_by(_c.c.position)
             ).mappings().all()
+            runs_of: dict[int, list[Run]] = {c["id"]: [] for c in cmd_rows}
+            if runs_of:  # one query for all commands' runs, not one per command
+                for r in conn.execute(
+                    select(_r).where(_r.c.command_id.in_(list(runs_of))).order_by(_r.c.sequence, _r.c.id)
+                ).mappings():
+                    runs_of[r["command_id"]].append(
+                        Run(**_known(Run, {**(r["extra"] or {}), **{k: r[k] for k in _RUN_COLS}})))
             commands = []
             for c in cmd_rows:
-                run_rows = conn.execute(
-                    select(_r).where(_r.c.command_id == c["id"]).order_by(_r.c.sequence, _r.c.id)
-                ).mappings().all()
-                runs = [Run(**_known(Run, {**(r["extra"] or {}), **{k: r[k] for k in _RUN_COLS}}))
-                        for r in run_rows]
+                runs = runs_of[c["id"]]
                 fields = _known(CommandResult, {**(c["extra"] or {}), **{k: c[k] for k in _CMD_COLS}})
                 fields["metrics"] = [MetricSpec(**m) for m in fields.get("metrics", [])]
                 commands.append(CommandResult(runs=runs, **fields))
@@ -252,9 +255,9 @@ class Store:
 
             return load_result_file(path)
         with self.engine.connect() as conn:
-            found = conn.execute(select(_bl.c.name).where(_bl.c.name == ref)).first()
-        if found is not None:
-            return self.baseline(ref)
+            bench_id = conn.execute(select(_bl.c.benchmark_id).where(_bl.c.name == ref)).scalar()
+        if bench_id is not None:
+            return self.get(bench_id)
         raise PerflabError(f"{ref!r} is neither a benchmark id, a baseline name nor a JSON file")
 
 
