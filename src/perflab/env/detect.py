@@ -142,10 +142,10 @@ def detect_vm() -> Detection:
         result.kind = result.kind or virt
     elif virt == "none":
         result.counter_evidence.append("systemd-detect-virt --vm: none")
-    if read_text("/sys/hypervisor/type"):
-        kind = (read_text("/sys/hypervisor/type") or "").strip()
-        result.evidence.append(f"/sys/hypervisor/type = {kind}")
-        result.kind = result.kind or kind
+    hypervisor = (read_text("/sys/hypervisor/type") or "").strip()
+    if hypervisor:
+        result.evidence.append(f"/sys/hypervisor/type = {hypervisor}")
+        result.kind = result.kind or hypervisor
     result.detected = bool(result.evidence)
     if result.detected and result.kind is None:
         result.kind = "unknown"
