@@ -123,14 +123,16 @@ def show_command(
         "--reanalyze", help="Recompute the analysis from the raw runs instead of the stored one.")] = False,
 ) -> None:
     """Show one benchmark: summary with uncertainty, verdicts, warnings, raw samples, environment."""
-    from perflab.report.analysis import analyze
+    from perflab.report.analysis import analyze, stored_or_fresh
     from perflab.store.db import Store
 
     with Store.open(db) as store:
         bench = store.resolve(benchmark_id)
     # A crypto benchmark has no command runs to reanalyze: its figures live in the stored analysis.
-    keep = bench.kind == "crypto" or (bench.analysis.get("commands") and not reanalyze)
-    analysis = bench.analysis if keep else analyze(bench)
+    if bench.kind == "crypto":
+        analysis = bench.analysis
+    else:
+        analysis = analyze(bench) if reanalyze else stored_or_fresh(bench)
     if as_json:
         data = bench.to_dict()
         data["analysis"] = analysis
