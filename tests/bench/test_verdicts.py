@@ -1,5 +1,5 @@
 """End-to-end verdicts on real processes: the measurement engine plus the statistics, as `perflab bench`
-uses them. A/A must not claim a change; A/B (`sleep 0.010` vs `sleep 0.013`) must say `slower` with a
+uses them. A/A must never be called faster or slower; A/B (`sleep 0.010` vs `sleep 0.013`) must say `slower` with a
 ratio CI that contains the true ratio."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ def _measure(commands: list[str], runs: int) -> list[list[float]]:
     return [c.wall_times_s() for c in bench.commands]
 
 
-def test_same_command_twice_is_no_significant_change() -> None:
+def test_same_command_twice_is_never_called_different() -> None:
     a, b = _measure(["sleep 0.01", "sleep 0.01"], runs=60)
     result = compare(a, b, seed=0)
     # Never called different. On a quiet machine the ratio CI of 60 interleaved runs fits inside the ±1 %
