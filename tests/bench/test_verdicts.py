@@ -1,6 +1,6 @@
 """End-to-end verdicts on real processes: the measurement engine plus the statistics, as `perflab bench`
-uses them. A/A must never be called faster or slower; A/B (`sleep 0.010` vs `sleep 0.013`) must say `slower` with a
-ratio CI that contains the true ratio."""
+uses them. A/A must never be called faster or slower; A/B (`sleep 0.010` vs `sleep 0.013`) must say
+`slower` with a ratio CI that contains the true ratio."""
 
 from __future__ import annotations
 
