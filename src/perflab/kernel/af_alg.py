@@ -39,10 +39,6 @@ class AfAlgError(Exception):
         where = f" {target}" if target else ""
         super().__init__(f"{step}{where} failed: {name} ({self.strerror})")
 
-    @property
-    def code(self) -> str:
-        return errno.errorcode.get(self.errno or 0, str(self.errno))
-
 
 def interface_of(algorithm: str) -> str:
     if algorithm in DIGEST_BYTES:

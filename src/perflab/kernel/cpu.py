@@ -26,15 +26,3 @@ def read_cpu_flags(path: Path = PROC_CPUINFO) -> set[str]:
     except OSError as error:
         raise PerflabError(f"{path}: cannot read: {error.strerror or error}") from error
     return parse_cpu_flags(text)
-
-
-def cpu_model(path: Path = PROC_CPUINFO) -> str | None:
-    try:
-        text = path.read_text()
-    except OSError:
-        return None
-    for line in text.splitlines():
-        key, sep, value = line.partition(":")
-        if sep and key.strip() == "model name":
-            return value.strip()
-    return None

@@ -104,15 +104,3 @@ def active_driver(drivers: list[CryptoDriver], algorithm: str) -> CryptoDriver |
     """
     found = drivers_for(drivers, algorithm)
     return found[0] if found else None
-
-
-def active_drivers(drivers: list[CryptoDriver]) -> dict[str, CryptoDriver]:
-    """Algorithm name → chosen driver, for every algorithm in the list."""
-    chosen: dict[str, CryptoDriver] = {}
-    for d in drivers:
-        if not d.usable:
-            continue
-        best = chosen.get(d.name)
-        if best is None or d.priority > best.priority:
-            chosen[d.name] = d
-    return chosen

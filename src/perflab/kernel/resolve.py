@@ -161,9 +161,3 @@ class Olddefconfig:
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
-
-
-def olddefconfig(srctree: str | Path, config_text: str, arch: str | None = None) -> ResolvedConfig:
-    """Synchronous convenience wrapper."""
-    with Olddefconfig(srctree, config_text, arch) as run:
-        return run.start().result()
