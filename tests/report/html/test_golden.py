@@ -65,5 +65,5 @@ def test_sections_have_headings_and_anchors(fixed: tuple[str, Path]) -> None:
     found = facts(page.read_text())
     assert {"overview", "benchmarks", "comparisons", "tune-try", "crypto"} <= found.ids
     assert found.tags.get("script", 0) == 0 and found.tags.get("img", 0) == 0
-    assert found.tags["svg"] >= 5  # 2 benchmarks + 2 comparison plots + trial + crypto
+    assert found.tags["svg"] == 6  # samples of 3 results (2 bench, 1 trial), comparisons, trials, crypto
     assert found.tags["details"] >= 4  # the environment of each result

@@ -26,6 +26,7 @@ VERDICT_COLOUR = {"faster": "#0072B2", "slower": "#D55E00"}  # only significant 
 NEUTRAL = "#666666"
 HIST_BINS = 40
 
+_LONG_DECIMALS = re.compile(r"(\.\d{2})\d{3,}")  # matplotlib writes 6 decimals; tick labels have fewer
 _RC = {"svg.fonttype": "none", "font.size": 9, "axes.spines.top": False, "axes.spines.right": False}
 
 
@@ -66,13 +67,17 @@ def _svg(fig: Figure, label: str, salt: str) -> str:
         FigureCanvasSVG(fig).print_svg(buffer, metadata={"Date": None, "Creator": None})
     text = buffer.getvalue()
     text = text[text.index("<svg"):]
+    text = _LONG_DECIMALS.sub(r"\1", text)  # coordinates to 1/100 pt: a third smaller, same picture
     safe_label = re.sub(r"[^A-Za-z0-9 #.,:;()%×±_-]", "", label)  # built from numbers and fixed words
     return text.replace("<svg ", f'<svg role="img" aria-label="{safe_label}" ', 1)
 
 
-def _figure(width: float, height: float) -> Figure:
+def _figure(width: float, height: float, left: float = 0.55, bottom: float = 0.55) -> Figure:
+    """A figure with fixed margins in inches (constrained layout cost more than the drawing itself)."""
     with rc_context(_RC):
-        fig = Figure(figsize=(width, height), layout="constrained")
+        fig = Figure(figsize=(width, height))
+    fig.subplots_adjust(left=left / width, right=1 - 0.15 / width, bottom=bottom / height,
+                        top=1 - 0.3 / height, wspace=0.25)
     return fig
 
 
@@ -111,25 +116,31 @@ def _draw_distribution(ax: object, series: list[Series], scale: float, budget: i
 
 
 def _draw_run_order(ax: object, series: list[Series], scale: float, budget: int) -> None:
+    """Each command's runs in the order they ran: a line through every k-th run, outliers marked."""
     for row, s in enumerate(series):
         colour, marker = _style(row)
         values = np.asarray(s.values, dtype=float) / scale
-        shown = thin(values.size, s.outliers, budget)
+        shown = thin(values.size, set(), budget)
         x = np.arange(values.size) + 1
-        ax.plot(x[shown], values[shown], marker, ls="-", lw=0.5, ms=2.5, color=colour, alpha=0.7,
-                label=s.tag)
+        ax.plot(x[shown], values[shown], "-", lw=0.8, color=colour, alpha=0.8, label=s.tag,
+                marker=marker if len(shown) <= 60 else None, ms=3)
+        marked = sorted(i for i in s.outliers if 0 <= i < values.size)
+        if marked:
+            ax.plot(x[marked], values[marked], "x", ls="none", ms=4, color=OUTLIER_COLOUR)
     ax.set_xlabel("run number (in the order each command ran)")
     if len(series) > 1:
-        ax.legend(loc="upper right", frameon=False, ncols=min(len(series), 4))
+        ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), frameon=False, ncols=min(len(series), 6),
+                  borderaxespad=0.0)
 
 
-def samples_svg(series: list[Series], unit: tuple[float, str], budget: int, salt: str) -> str:
-    """Distribution (histogram of every value + points + median and its CI) beside the run-order plot."""
+def samples_svg(series: list[Series], unit: tuple[float, str], budget: tuple[int, int], salt: str) -> str:
+    """Distribution (histogram of every value + points + median and its CI) beside the run-order plot.
+    ``budget``: (points per command in the distribution, line vertices per command in run order)."""
     fig = _figure(10, 0.9 + 0.75 * max(len(series), 2))
     left, right = fig.subplots(1, 2, width_ratios=(3, 2))
-    _draw_distribution(left, series, unit[0], budget)
+    _draw_distribution(left, series, unit[0], budget[0])
     left.set_xlabel(f"wall time ({unit[1]}); bar: median and its CI; shading: histogram of all runs")
-    _draw_run_order(right, series, unit[0], budget)
+    _draw_run_order(right, series, unit[0], budget[1])
     right.set_ylabel(f"wall time ({unit[1]})")
     tags = ", ".join(s.tag for s in series)
     return _svg(fig, f"Distribution and run order of {tags}", salt)
@@ -137,7 +148,7 @@ def samples_svg(series: list[Series], unit: tuple[float, str], budget: int, salt
 
 def whiskers_svg(rows: list[Whisker], noise: float | None, salt: str, xlabel: str) -> str:
     """Ratios with CI whiskers, a line at 1 and the noise band; colour only for significant verdicts."""
-    fig = _figure(8, 0.8 + 0.35 * max(len(rows), 2))
+    fig = _figure(8, 0.9 + 0.3 * max(len(rows), 2), left=0.7)
     ax = fig.subplots()
     if noise:
         ax.axvspan(1 - noise, 1 + noise, color="#dddddd", label=f"noise band ±{noise * 100:g} %")
@@ -162,7 +173,7 @@ def whiskers_svg(rows: list[Whisker], noise: float | None, salt: str, xlabel: st
 def throughput_svg(lines: list[tuple[str, list[tuple[int, float, float | None, float | None]]]],
                    salt: str) -> str:
     """Throughput (MB/s) against buffer size, one line per implementation, CI whiskers at each size."""
-    fig = _figure(8, 3.6)
+    fig = _figure(8, 3.6, left=0.7)
     ax = fig.subplots()
     for i, (tag, points) in enumerate(lines):
         colour, marker = _style(i)

@@ -11,9 +11,12 @@ from perflab.report.html.model import ReportData, ResultView
 from perflab.report.html.sections import Section
 from perflab.report.html.sections.common import ci_text, flatten, unit_for
 
-#: points drawn over the whole page (distribution + run order); each command gets its share
-PAGE_POINT_BUDGET = 24_000
-MIN_POINTS, MAX_POINTS = 60, 1_500
+#: points drawn as markers in the distributions over the whole page; each command gets its share
+PAGE_POINT_BUDGET = 8_000
+MIN_POINTS, MAX_POINTS = 60, 1_000
+#: vertices of the run-order lines over the whole page (a vertex costs a fifth of a marker)
+PAGE_LINE_BUDGET = 40_000
+MIN_LINE, MAX_LINE = 200, 5_000
 
 
 def _outliers(summary: dict[str, Any]) -> set[int]:
@@ -33,18 +36,20 @@ def _command_row(i: int, cmd: dict[str, Any], unit: tuple[float, str]) -> dict[s
             "excluded": cmd.get("excluded_runs", 0), "warnings": cmd.get("warnings") or []}
 
 
-def _thinning_notes(series: list[plots.Series], budget: int) -> list[str]:
+def _thinning_notes(series: list[plots.Series], budget: tuple[int, int]) -> list[str]:
     notes = []
     for s in series:
-        shown = len(plots.thin(len(s.values), s.outliers, budget))
-        if shown < len(s.values):
-            notes.append(f"{s.tag}: {shown} of {len(s.values)} runs drawn as points (every "
-                         f"{-(-len(s.values) // budget)}th in run order, every outlier kept); the histogram, "
-                         f"median and CI use all {len(s.values)}")
+        n = len(s.values)
+        points = len(plots.thin(n, s.outliers, budget[0]))
+        line = len(plots.thin(n, set(), budget[1]))
+        if points < n or line < n:
+            notes.append(f"{s.tag}: {points} of {n} runs drawn as points in the distribution and {line} "
+                         f"joined in run order (every k-th run in run order; every outlier is marked in "
+                         f"both); the histogram, median and CI use all {n}")
     return notes
 
 
-def _result_block(result: ResultView, budget: int) -> dict[str, Any]:
+def _result_block(result: ResultView, budget: tuple[int, int]) -> dict[str, Any]:
     unit = unit_for(result.commands)
     series = [plots.Series(f"#{i + 1}", result.samples[i] if i < len(result.samples) else [],
                            _outliers(cmd.get("wall") or {}), (cmd.get("wall") or {}).get("median"),
@@ -66,6 +71,7 @@ def build(data: ReportData) -> Section | None:
     if not results:
         return None
     n_series = sum(len(r.commands) for r in results)
-    budget = max(MIN_POINTS, min(MAX_POINTS, PAGE_POINT_BUDGET // (2 * max(n_series, 1))))
+    budget = (max(MIN_POINTS, min(MAX_POINTS, PAGE_POINT_BUDGET // max(n_series, 1))),
+              max(MIN_LINE, min(MAX_LINE, PAGE_LINE_BUDGET // max(n_series, 1))))
     return Section("benchmarks", "Benchmarks", "benchmarks.html.j2",
                    {"blocks": [_result_block(r, budget) for r in results], "budget": budget})

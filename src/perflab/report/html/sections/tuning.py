@@ -6,7 +6,7 @@ from __future__ import annotations
 from perflab.report.html.model import ReportData
 from perflab.report.html.sections import Section
 from perflab.report.html.sections.common import flatten
-from perflab.report.html.sections.comparisons import comparison_block
+from perflab.report.html.sections.comparisons import comparison_block, whisker_figures
 
 
 def build(data: ReportData) -> Section | None:
@@ -15,7 +15,7 @@ def build(data: ReportData) -> Section | None:
         return None
     blocks = []
     for r in trials:
-        block = comparison_block(r, f"tune-{r.anchor}", tag_prefix="T")
+        block = comparison_block(r)
         settings = r.benchmark.settings
         block.update(
             created_at=r.benchmark.created_at, status=r.benchmark.status, message=r.benchmark.message,
@@ -26,4 +26,5 @@ def build(data: ReportData) -> Section | None:
             decision_metric=r.analysis.get("decision_metric") or "wall",
             dropped=flatten(settings.get("dropped") or {}) if settings.get("dropped") else [])
         blocks.append(block)
-    return Section("tune-try", "Tuning trials (tune try)", "tuning.html.j2", {"blocks": blocks})
+    return Section("tune-try", "Tuning trials (tune try)", "tuning.html.j2",
+                   {"blocks": blocks, "figures": whisker_figures(trials, blocks, "tune")})
