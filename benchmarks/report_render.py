@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from perflab.report.analysis import analyze
+from perflab.analysis.benchmark import analyze
 from perflab.stats import median_ci, ratio_ci
 from perflab.store.db import Store
 from perflab.store.model import Benchmark, CommandResult, Run

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from perflab.report.analysis import analyze
+from perflab.analysis.benchmark import analyze
 from perflab.store.db import Store
 from perflab.store.model import Benchmark
 from tests.report.helpers import synthetic

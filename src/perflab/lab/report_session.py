@@ -15,10 +15,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from perflab.analysis.benchmark import analyze, stored_or_fresh
+from perflab.analysis.samples import WALL, samples
+from perflab.analysis.warnings import environment_warnings
 from perflab.errors import PerflabError
-from perflab.report.analysis import WALL, analyze, samples, stored_or_fresh
 from perflab.report.html.model import ReportData, ResultView
-from perflab.report.warnings import environment_warnings
 from perflab.store.db import Store
 from perflab.store.model import Benchmark
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import asdict
 from pathlib import Path
 
+from perflab.analysis.benchmark import analyze, comparison_to_dict
+from perflab.analysis.samples import samples
 from perflab.env.capture import capture_environment
 from perflab.kernel.crypto_bench import KERNEL, BenchSettings, CryptoResult, SizeThroughput, to_benchmark
 from perflab.lab.tune_try import MetricComparison
-from perflab.report.analysis import analyze, comparison_to_dict, samples
 from perflab.stats.compare import compare_many
 from perflab.store.db import Store
 from perflab.store.model import Benchmark
