@@ -1,6 +1,7 @@
-"""Merges resolved with the real Debian linux-source-6.12 tree (Kconfig subset from .ci/system-deps).
+"""Merges resolved with the real Debian linux-source-6.12 tree (its Kconfig subset, obtained by the
+``linux_612_tree`` fixture of tests/kernel/conftest.py when missing).
 
-The tree is never skipped: without it these tests fail and say how to get it.
+The tree is never skipped: when it cannot be obtained these tests fail and say why.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ DEBIAN_612 = DATA / "config-6.12.117+deb12-amd64"
 HOT = DATA / "hotpath.config"
 CASES = DATA / "cases.config"
 VALIDATOR_DB = DATA / "validator-modprobed.db"
-DEFAULT_TREE = "/var/cache/perflab-ci/linux-6.12"
 
 
 def _tree_listing(root: Path) -> list[tuple[str, int]]:
@@ -31,12 +31,8 @@ def _tree_listing(root: Path) -> list[tuple[str, int]]:
 
 
 @pytest.fixture(scope="module")
-def srctree() -> Path:
-    path = Path(os.environ.get("PERFLAB_TEST_SRCTREE", DEFAULT_TREE))
-    if not (path / "Kconfig").is_file() or not (path / "scripts" / "kconfig").is_dir():
-        pytest.fail(f"kernel source tree {path} is missing: run .ci/system-deps as root (installs Debian's "
-                    "linux-source-6.12 and extracts its Kconfig subset) or set PERFLAB_TEST_SRCTREE")
-    return path
+def srctree(linux_612_tree: Path) -> Path:
+    return linux_612_tree
 
 
 @pytest.fixture(scope="module")
