@@ -1,4 +1,5 @@
-"""The real Debian linux-source-6.12 Kconfig tree, obtained by the tests themselves when missing.
+"""The real Debian linux-source-6.12 Kconfig tree, shared by the kernel tests and obtained by them when
+missing.
 
 `.ci/kernel-tree` (also run by .ci/system-deps) extracts its Kconfig/Makefile subset from the installed
 package, or installs it (root), or downloads it from the Debian archive (no root). The tests that need the
@@ -22,7 +23,7 @@ def _usable(path: Path) -> bool:
 
 
 @pytest.fixture(scope="session")
-def linux_612_tree() -> Path:
+def srctree() -> Path:
     """Path of the linux-source-6.12 Kconfig subset (PERFLAB_TEST_SRCTREE overrides)."""
     override = os.environ.get("PERFLAB_TEST_SRCTREE")
     if override:
@@ -35,3 +36,9 @@ def linux_612_tree() -> Path:
         pytest.fail(f"could not obtain the linux-source-6.12 tree with {KERNEL_TREE_SCRIPT} "
                     f"(exit {proc.returncode}): {proc.stderr.strip()[-800:]}")
     return Path(lines[-1])
+
+
+@pytest.fixture(scope="session")
+def kconfig_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One kconfiglib parse cache for the session: the tree is parsed once, not once per test."""
+    return tmp_path_factory.mktemp("kconfig-cache")

@@ -1,8 +1,5 @@
-"""Merges resolved with the real Debian linux-source-6.12 tree (its Kconfig subset, obtained by the
-``linux_612_tree`` fixture of tests/kernel/conftest.py when missing).
-
-The tree is never skipped: when it cannot be obtained these tests fail and say why.
-"""
+"""Merges resolved with the real Debian linux-source-6.12 tree (the ``srctree`` fixture of conftest.py,
+which obtains the tree when it is missing; never skipped)."""
 
 from __future__ import annotations
 
@@ -28,11 +25,6 @@ VALIDATOR_DB = DATA / "validator-modprobed.db"
 
 def _tree_listing(root: Path) -> list[tuple[str, int]]:
     return sorted((str(p.relative_to(root)), p.lstat().st_mtime_ns) for p in root.rglob("*"))
-
-
-@pytest.fixture(scope="module")
-def srctree(linux_612_tree: Path) -> Path:
-    return linux_612_tree
 
 
 @pytest.fixture(scope="module")
@@ -233,3 +225,15 @@ def test_tree_is_not_modified_and_unclean_tree_works(srctree: Path, tmp_path: Pa
     assert _rows(result)["ZRAM"][2] == "honoured"
     assert (dirty / ".config").read_text() == "CONFIG_SHOULD_BE_IGNORED=y\n"
     assert _tree_listing(srctree) == before
+
+
+def test_expert_off_merges_and_explains_held_down_prompts(srctree: Path, tmp_path: Path) -> None:
+    """Observed crash (`'int' object has no attribute 'tri_value'`): a fragment switching EXPERT off."""
+    fragment = tmp_path / "no-expert.config"
+    fragment.write_text("# CONFIG_EXPERT is not set\n")
+    result = merge(DEBIAN_612, [fragment], srctree=srctree)
+    assert _rows(result)["EXPERT"][2] == "honoured"
+    effects = {e.symbol: e for e in result.side_effects}
+    gpio = effects["GPIO_SYSFS"]
+    assert (gpio.before, gpio.after) == ("y", None)
+    assert gpio.reason.startswith("prompt visible only if ") and "EXPERT" in gpio.reason
