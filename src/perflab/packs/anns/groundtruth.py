@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from perflab.errors import PerflabError
+from perflab.fsutil import ensure_private_dir
 from perflab.packs.anns.datasets import Dataset
 
 GT_MIN_K = 100  # computed at least this deep, so one cache entry serves every k up to it
@@ -84,7 +85,7 @@ def ground_truth(data: Dataset, k: int, cache_dir: Path | None) -> GroundTruth:
         ids, dist = exact_search(data, depth)
         truth = GroundTruth(ids, dist, cached=False)
         if cache_dir is not None:
-            cache_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            ensure_private_dir(cache_dir)
             tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
             np.savez(tmp, ids=ids, distances=dist)
             os.replace(tmp, path)
