@@ -116,10 +116,12 @@ def test_stop_rule_on_synthetic_samples() -> None:
 
 
 def test_run_count_validation() -> None:
-    with pytest.raises(PerflabError, match="below --min-runs"):
+    with pytest.raises(PerflabError, match="max_runs = 10 is below min_runs = 20") as caught:
         RunCount(min_runs=20, max_runs=10).validate()
-    with pytest.raises(PerflabError, match="target-precision"):
+    assert caught.value.option == "max_runs" and caught.value.value == 10  # the CLI words the flag
+    with pytest.raises(PerflabError, match="target_precision") as caught:
         RunCount(target_precision=0).validate()
+    assert caught.value.option == "target_precision"
 
 
 def test_identical_commands_get_distinct_names() -> None:

@@ -8,7 +8,7 @@ import re
 import pytest
 from rich.console import Console
 
-from perflab.report.analysis import analyze, compare_benchmarks
+from perflab.analysis.benchmark import analyze, compare_benchmarks
 from perflab.report.terminal import print_benchmark, print_comparison, verdict_line
 from perflab.store.model import Benchmark
 from tests.report.helpers import real_benchmark, synthetic

@@ -55,7 +55,7 @@ def _root(
 
 
 def _register() -> None:
-    from perflab.cli import anns, bench, crypto, kernel, results, system, tune
+    from perflab.cli import anns, bench, crypto, kernel, results, system, tune, vm
 
     bench.register(app)
     results.register(app)
@@ -63,6 +63,7 @@ def _register() -> None:
     app.add_typer(tune.app, name="tune")
     app.add_typer(kernel.app, name="kernel")
     app.add_typer(crypto.app, name="crypto")
+    app.add_typer(vm.app, name="vm")
     app.add_typer(anns.app, name="anns")
 
 
@@ -72,7 +73,9 @@ def main() -> None:
         # standalone_mode=False returns the code of typer.Exit / ctx.exit instead of exiting.
         code = app(standalone_mode=False)
     except PerflabError as error:
-        print(f"perflab: error: {error.message}", file=sys.stderr)
+        from perflab.cli.hints import cli_message
+
+        print(f"perflab: error: {cli_message(error)}", file=sys.stderr)
         sys.exit(error.exit_code)
     except KeyboardInterrupt:
         print("perflab: interrupted", file=sys.stderr)
