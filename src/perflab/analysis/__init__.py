@@ -1,0 +1,1 @@
+"""Pure statistics on stored samples: summaries, comparisons, verdicts, decisions (no files, no clock)."""
