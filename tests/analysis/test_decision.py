@@ -26,7 +26,8 @@ def inputs(seed: int, ratios: list[float], sigma: float, n: int = 30, weights: l
     """One InputSamples per ratio: candidate median = ratio × baseline median (times: < 1 is better)."""
     rng = np.random.default_rng(seed)
     weights = weights or [1.0] * len(ratios)
-    return [InputSamples(f"in{k}", lognormal(rng, 1.0 + k, sigma, n), lognormal(rng, (1.0 + k) * r, sigma, n), w)
+    return [InputSamples(f"in{k}", lognormal(rng, 1.0 + k, sigma, n),
+                         lognormal(rng, (1.0 + k) * r, sigma, n), w)
             for k, (r, w) in enumerate(zip(ratios, weights, strict=True))]
 
 

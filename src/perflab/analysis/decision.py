@@ -49,7 +49,8 @@ class DecisionRule:
         for name in ("threshold", "maybe", "max_regression"):
             value = getattr(self, name)
             if not (np.isfinite(value) and 0.0 <= value < 10.0):
-                raise PerflabError(f"decision rule: {name} must be a fraction ≥ 0, e.g. 0.05 for 5 % (got {value})")
+                raise PerflabError(
+                    f"decision rule: {name} must be a fraction ≥ 0, e.g. 0.05 for 5 % (got {value})")
         if self.maybe > self.threshold:
             raise PerflabError(
                 f"decision rule: maybe ({self.maybe:g}) must not exceed threshold ({self.threshold:g})")
@@ -181,7 +182,7 @@ def _verdict(
     lo, hi = ci
     overall = f"overall gain {_pct(gain)} [{_pct(lo)}, {_pct(hi)}] ({rule.confidence:.0%} CI)"
     if not check_passed:
-        return "REJECT", "the correctness check failed on the candidate; the measurement is kept for the record"
+        return "REJECT", "the correctness check failed on the candidate; its measurement is kept on record"
     if killed:
         return "KILL", f"a candidate run exceeded its time limit: {killed}"
     regressed = [e for e in effects if e.regressed]
@@ -196,4 +197,5 @@ def _verdict(
         return "DISCARD", f"{overall}: significant but below the {rule.maybe:.0%} worth-it bar"
     if hi < rule.maybe:
         return "DISCARD", f"{overall}: the interval rules out a gain of {rule.maybe:.0%} or more"
-    return "INCONCLUSIVE", f"{overall}: the interval includes no gain and a gain ≥ {rule.maybe:.0%}; more runs needed"
+    return "INCONCLUSIVE", (
+        f"{overall}: the interval includes no gain and a gain ≥ {rule.maybe:.0%}; more runs needed")
