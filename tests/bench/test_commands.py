@@ -18,7 +18,7 @@ from perflab.errors import PerflabError
 
 
 def test_strings_are_split_like_a_shell_but_not_run_by_one() -> None:
-    [c] = expand(["grep -c 'a b' \"$HOME\""])
+    [c] = expand(["grep -c 'a b' '$HOME'"])
     assert c.argv == ["grep", "-c", "a b", "$HOME"]  # no expansion: there is no shell
     [s] = expand(["echo $HOME | wc"], shell=True)
     assert s.argv == ["sh", "-c", "echo $HOME | wc"]
@@ -35,10 +35,11 @@ def test_parameter_product_substitutes_command_name_and_hooks() -> None:
     params = [parse_parameter_list("algo", "gzip,xz"), parse_parameter_scan("level", "1", "3", None)]
     commands = expand(["{algo} -{level} file"], names=["{algo}@{level}"], parameters=params,
                       prepare=["cp orig.{algo} file"])
-    assert [c.name for c in commands] == ["gzip@1", "gzip@2", "gzip@3", "xz@1", "xz@2", "xz@3"]
-    assert commands[4].argv == ["xz", "-2", "file"]
-    assert commands[4].parameters == {"algo": "xz", "level": "2"}
-    assert commands[4].prepare == ["cp", "orig.xz", "file"]
+    # hyperfine's order: the first list varies fastest
+    assert [c.name for c in commands] == ["gzip@1", "xz@1", "gzip@2", "xz@2", "gzip@3", "xz@3"]
+    assert commands[3].argv == ["xz", "-2", "file"]
+    assert commands[3].parameters == {"algo": "xz", "level": "2"}
+    assert commands[3].prepare == ["cp", "orig.xz", "file"]
 
 
 def test_parameter_scan_uses_exact_decimal_steps() -> None:
@@ -50,15 +51,11 @@ def test_parameter_scan_uses_exact_decimal_steps() -> None:
         parse_parameter_scan("n", "1", "5", "0")
 
 
-def test_unused_parameter_and_wrong_name_counts_are_errors() -> None:
-    with pytest.raises(PerflabError, match="not used in the command"):
-        expand(["sleep 1"], parameters=[parse_parameter_list("x", "1,2")])
+def test_wrong_name_and_hook_counts_are_errors() -> None:
     with pytest.raises(PerflabError, match="2 --name given for 1 commands"):
         expand(["true"], names=["a", "b"])
     with pytest.raises(PerflabError, match="2 --prepare given for 3 commands"):
         expand(["true", "false", "true"], prepare=["a", "b"])
-    with pytest.raises(PerflabError, match="empty value"):
-        parse_parameter_list("x", "a,,b")
 
 
 @pytest.mark.parametrize(("text", "name", "regex", "unit", "higher"), [
@@ -119,10 +116,12 @@ def test_stop_rule_on_synthetic_samples() -> None:
 
 
 def test_run_count_validation() -> None:
-    with pytest.raises(PerflabError, match="below --min-runs"):
+    with pytest.raises(PerflabError, match="max_runs = 10 is below min_runs = 20") as caught:
         RunCount(min_runs=20, max_runs=10).validate()
-    with pytest.raises(PerflabError, match="target-precision"):
+    assert caught.value.option == "max_runs" and caught.value.value == 10  # the CLI words the flag
+    with pytest.raises(PerflabError, match="target_precision") as caught:
         RunCount(target_precision=0).validate()
+    assert caught.value.option == "target_precision"
 
 
 def test_identical_commands_get_distinct_names() -> None:
@@ -137,3 +136,78 @@ def test_argv_templates_substitute_word_by_word_without_resplitting() -> None:
     assert c.argv == ["printf", "%s|", "a b y"] and c.command == "printf '%s|' 'a b y'"
     [s] = expand([["echo", "{x}", "$HOME"]], shell=True, parameters=[("x", ["1"])])
     assert s.argv == ["sh", "-c", "echo 1 '$HOME'"]  # quoted: the words stay words under sh -c
+
+
+def test_an_unused_parameter_is_allowed_and_named_as_hyperfine_names_it() -> None:
+    """hyperfine's unused_parameters_are_shown_in_benchmark_name: ``echo test (branch = master)``."""
+    commands = expand(["echo test"], parameters=[parse_parameter_list("branch", "master,feature")])
+    assert [c.name for c in commands] == ["echo test (branch = master)", "echo test (branch = feature)"]
+    assert [c.parameters for c in commands] == [{"branch": "master"}, {"branch": "feature"}]
+    used = expand(["echo {a}"], parameters=[("a", ["1"]), ("b", ["x"])])
+    assert used[0].name == "echo 1 (b = x)"
+
+
+def test_several_lists_vary_the_first_fastest_like_hyperfine() -> None:
+    """hyperfine's test_build_commands_cross_product: command list first, then par1, then par2."""
+    commands = expand(["echo {par1} {par2}", "printf %s {par1} {par2}"],
+                      parameters=[parse_parameter_list("par1", "a,b"), parse_parameter_list("par2", "z,y")])
+    assert [c.command for c in commands] == [
+        "echo a z", "printf %s a z", "echo b z", "printf %s b z",
+        "echo a y", "printf %s a y", "echo b y", "printf %s b y",
+    ]
+
+
+def test_names_one_for_all_or_one_per_benchmark_as_hyperfine() -> None:
+    scan = parse_parameter_scan("val", "1", "2", "1")
+    named = expand(["echo {val}", "sleep {val}"], parameters=[scan],
+                   names=["echo-1", "sleep-1", "echo-2", "sleep-2"])
+    assert [(c.name, c.command) for c in named] == [
+        ("echo-1", "echo 1"), ("sleep-1", "sleep 1"), ("echo-2", "echo 2"), ("sleep-2", "sleep 2")]
+    assert [c.name for c in expand(["echo {val}"], parameters=[scan], names=["name-{val}"])] == \
+        ["name-1", "name-2"]
+
+
+def test_parameter_lists_read_escaped_commas_and_empty_values_like_hyperfine() -> None:
+    assert parse_parameter_list("x", r"hello\, world!,b")[1] == ["hello, world!", "b"]
+    assert parse_parameter_list("flags", ",-O2")[1] == ["", "-O2"]
+    assert parse_parameter_list("x", r"a\\b")[1] == ["a\\b"]
+
+
+def test_decimal_scans_keep_the_scale_as_hyperfine_prints_it() -> None:
+    assert parse_parameter_scan("t", "0", "0.02", "0.005")[1] == ["0", "0.005", "0.010", "0.015", "0.020"]
+    assert parse_parameter_scan("v", "0", "1", "0.33")[1] == ["0", "0.33", "0.66", "0.99"]
+    assert parse_parameter_scan("n", "1", "7", "3")[1] == ["1", "4", "7"]
+    assert parse_parameter_scan("s", "0.0000001", "0.0000002", "0.0000001")[1] == ["0.0000001", "0.0000002"]
+
+
+@pytest.mark.parametrize(("text", "what"), [
+    ("echo a | wc -c", "pipe"), ("true && false", "&"), ("true || false", "pipe"), ("true; false", ";"),
+    ("echo x > out", "redirection"), ("cat < in", "redirection"), ("echo $HOME", "$"),
+    ('echo "$HOME"', "$"), ("echo ${X}", "$"), ("echo $(date)", "$("), ("echo `date`", "backquote"),
+    ("ls *.py", "glob"), ("ls file?.txt", "glob"), ("ls [ab].txt", "[...]"), ("sleep 1 &", "&"),
+    ("ls ~/x", "~"), ("echo a # note", "#"), ("FOO=1 env", "assignment"), ("(true)", "subshell"),
+])
+def test_shell_syntax_without_a_shell_is_refused_with_a_hint(text: str, what: str) -> None:
+    with pytest.raises(PerflabError, match="--shell") as error:
+        expand([text])
+    assert what in str(error.value) and "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("text", [
+    "echo 'a | b' \"c && d\" e\\;f", "grep -c '$HOME' x", "[ -f /etc/passwd ]", "echo a#b", "echo 100%",
+    "printf '%s\\n' '*'", "git log HEAD~1", "echo a=b", "echo $", "python3 -c 'print(1)'",
+])
+def test_quoted_or_harmless_characters_are_not_shell_syntax(text: str) -> None:
+    [c] = expand([text])
+    assert c.argv[0] in ("echo", "grep", "[", "printf", "git", "python3")
+
+
+def test_shell_syntax_is_fine_with_a_shell_or_when_asked_for_literally() -> None:
+    [s] = expand(["echo a | wc -c"], shell=True)
+    assert s.argv == ["sh", "-c", "echo a | wc -c"]
+    [b] = expand(["echo a | wc -c"], shell=["bash", "-e"])
+    assert b.argv == ["bash", "-e", "-c", "echo a | wc -c"]
+    [n] = expand(["echo a | wc -c"], literal=True)  # hyperfine -N: the words as written
+    assert n.argv == ["echo", "a", "|", "wc", "-c"]
+    with pytest.raises(PerflabError, match="--prepare 'echo x > f' contains a redirection"):
+        expand(["true"], prepare=["echo x > f"])

@@ -189,7 +189,7 @@ def test_parameters_reach_the_commands(tmp_path: Path) -> None:
     bench = run_benchmark(commands, _opts(count=RunCount(runs=1), warmup=0))
     assert sorted(out.read_text().split()) == ["a1", "a2", "b1", "b2"]
     assert [c.parameters for c in bench.commands] == [
-        {"x": "a", "n": "1"}, {"x": "a", "n": "2"}, {"x": "b", "n": "1"}, {"x": "b", "n": "2"}]
+        {"x": "a", "n": "1"}, {"x": "b", "n": "1"}, {"x": "a", "n": "2"}, {"x": "b", "n": "2"}]
 
 
 def test_measurement_session_block_by_block_with_variants() -> None:

@@ -153,7 +153,7 @@ def test_parameters_hooks_input_env(capsys: pytest.CaptureFixture[str], tmp_path
         f"sh -c 'test -f {tmp_path}/setup && read line && echo {{x}}{{n}} $line $V >> {log}'")
     assert code == 0, err
     data = json.loads(out)
-    assert [c["name"] for c in data["commands"]] == ["a-1", "a-2", "b-1", "b-2"]
+    assert [c["name"] for c in data["commands"]] == ["a-1", "b-1", "a-2", "b-2"]  # first list fastest
     assert data["commands"][3]["parameters"] == {"x": "b", "n": "2"}
     lines = log.read_text().splitlines()
     assert lines.count("prep") == 4

@@ -82,7 +82,7 @@ def test_compare_verdict_metric_alpha_noise() -> None:
     b = stored(synthetic("A", 0.013, 20, seed=2, metric=100.0))
     out = perflab_cli("compare", str(a), str(b))
     assert out.returncode == 0, out.stderr
-    assert "A [B #2] is 1.3" in out.stdout and "× slower than A [A #1]" in out.stdout
+    assert "A [B #2] is 1.3" in out.stdout and "× slower than A [A #1] (B/A 1." in out.stdout
     assert "→ slower" in out.stdout and "(Holm)" in out.stdout  # wall and ops: a family of two
     only = json.loads(perflab_cli("compare", str(a), str(b), "--metric", "ops", "--json").stdout)
     assert [c["metric"] for c in only["comparisons"]] == ["ops"]

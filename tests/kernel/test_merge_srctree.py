@@ -1,7 +1,4 @@
-"""Merges resolved with the real Debian linux-source-6.12 tree (Kconfig subset from .ci/system-deps).
-
-The tree is never skipped: without it these tests fail and say how to get it.
-"""
+"""Merges resolved with the real Debian linux-source-6.12 tree (the ``srctree`` fixture of conftest.py)."""
 
 from __future__ import annotations
 
@@ -23,20 +20,10 @@ DEBIAN_612 = DATA / "config-6.12.117+deb12-amd64"
 HOT = DATA / "hotpath.config"
 CASES = DATA / "cases.config"
 VALIDATOR_DB = DATA / "validator-modprobed.db"
-DEFAULT_TREE = "/var/cache/perflab-ci/linux-6.12"
 
 
 def _tree_listing(root: Path) -> list[tuple[str, int]]:
     return sorted((str(p.relative_to(root)), p.lstat().st_mtime_ns) for p in root.rglob("*"))
-
-
-@pytest.fixture(scope="module")
-def srctree() -> Path:
-    path = Path(os.environ.get("PERFLAB_TEST_SRCTREE", DEFAULT_TREE))
-    if not (path / "Kconfig").is_file() or not (path / "scripts" / "kconfig").is_dir():
-        pytest.fail(f"kernel source tree {path} is missing: run .ci/system-deps as root (installs Debian's "
-                    "linux-source-6.12 and extracts its Kconfig subset) or set PERFLAB_TEST_SRCTREE")
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -237,3 +224,15 @@ def test_tree_is_not_modified_and_unclean_tree_works(srctree: Path, tmp_path: Pa
     assert _rows(result)["ZRAM"][2] == "honoured"
     assert (dirty / ".config").read_text() == "CONFIG_SHOULD_BE_IGNORED=y\n"
     assert _tree_listing(srctree) == before
+
+
+def test_expert_off_merges_and_explains_held_down_prompts(srctree: Path, tmp_path: Path) -> None:
+    """Observed crash (`'int' object has no attribute 'tri_value'`): a fragment switching EXPERT off."""
+    fragment = tmp_path / "no-expert.config"
+    fragment.write_text("# CONFIG_EXPERT is not set\n")
+    result = merge(DEBIAN_612, [fragment], srctree=srctree)
+    assert _rows(result)["EXPERT"][2] == "honoured"
+    effects = {e.symbol: e for e in result.side_effects}
+    gpio = effects["GPIO_SYSFS"]
+    assert (gpio.before, gpio.after) == ("y", None)
+    assert gpio.reason.startswith("prompt visible only if ") and "EXPERT" in gpio.reason

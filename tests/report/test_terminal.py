@@ -8,7 +8,7 @@ import re
 import pytest
 from rich.console import Console
 
-from perflab.report.analysis import analyze, compare_benchmarks
+from perflab.analysis.benchmark import analyze, compare_benchmarks
 from perflab.report.terminal import print_benchmark, print_comparison, verdict_line
 from perflab.store.model import Benchmark
 from tests.report.helpers import real_benchmark, synthetic
@@ -29,7 +29,7 @@ def colour_codes(text: str) -> list[str]:
 def test_real_ab_renders_verdict_and_uncertainty() -> None:
     b = real_benchmark([["sleep", "0.010"], ["sleep", "0.020"]], runs=15)  # 2×: robust on a loaded CI box
     text = render(print_benchmark, b)
-    assert "sleep 0.020 is 1." in text and "× slower than sleep 0.010 [" in text
+    assert "sleep 0.020 is 1." in text and "× slower than sleep 0.010 (B/A " in text
     assert "→ slower" in text
     assert "Median [95% CI]" in text and "Mean ± σ" in text and "±" in text
     # memory was not measured by this helper: the table says so instead of printing a number
@@ -48,10 +48,30 @@ def test_colour_only_without_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_verdict_line_wording() -> None:
     line = verdict_line({"candidate": "B", "baseline": "A", "ratio": 1.29, "ratio_ci": [1.27, 1.31],
                          "p_adjusted": 0.0012, "verdict": "slower", "metric": "wall", "family_size": 1})
-    assert line == "B is 1.29× slower than A [1.27, 1.31], p=0.001 → slower"
+    assert line == "B is 1.29× slower than A (B/A 1.290 [1.270, 1.310]), p=0.001 → slower"
     faster = verdict_line({"candidate": "B", "baseline": "A", "ratio": 0.8, "ratio_ci": [0.75, 0.8],
                            "p_adjusted": None, "verdict": "inconclusive", "metric": "wall"})
-    assert faster == "B is 1.25× faster than A [1.25, 1.33], p n/a → inconclusive"
+    assert faster == "B is 1.25× faster than A (B/A 0.800 [0.750, 0.800]), p n/a → inconclusive"
+
+
+def test_a_ratio_that_rounds_to_one_is_never_called_slower_or_faster() -> None:
+    """Observed: "1.00× slower", and "1.00× faster [0.99, 1.02]" beside a table showing B/A = 0.998."""
+    for ratio in (0.998, 1.004):
+        line = verdict_line({"candidate": "B", "baseline": "A", "ratio": ratio, "ratio_ci": [0.99, 1.02],
+                             "p_adjusted": 0.6, "verdict": "no significant change", "metric": "wall"})
+        assert "× slower" not in line and "× faster" not in line
+        assert line.startswith("B ≈ A (B/A ") and "[0.990, 1.020]" in line
+
+
+def test_a_zero_median_is_reported_as_below_resolution_not_divided_by() -> None:
+    """Observed: --shell with a fast command, median 0 after the spawn cost → ZeroDivisionError."""
+    for ci in ([0.0, 0.0], [0.0, 0.4], [None, None]):
+        line = verdict_line({"candidate": "B", "baseline": "A", "ratio": 0.0, "ratio_ci": ci,
+                             "p_adjusted": 0.01, "verdict": "faster", "metric": "wall"})
+        assert "median time is 0, below the timer's resolution" in line
+    lo_zero = verdict_line({"candidate": "B", "baseline": "A", "ratio": 0.5, "ratio_ci": [0.0, 0.9],
+                            "p_adjusted": 0.01, "verdict": "faster", "metric": "wall"})
+    assert lo_zero.startswith("B is 2.00× faster than A (B/A 0.500 [0.000, 0.900])")
 
 
 def test_single_run_says_why_no_uncertainty() -> None:

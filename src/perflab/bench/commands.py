@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from perflab.bench.shell_syntax import find_shell_syntax
 from perflab.errors import PerflabError
 from perflab.store.model import MetricSpec
 
@@ -43,17 +44,36 @@ class Command:
         return cls(name=name or text, command=text, argv=list(argv))
 
 
-def split_command(text: str, *, shell: bool, what: str = "command") -> list[str]:
-    """argv for a command string: ``sh -c TEXT`` with --shell, else shell-like word splitting."""
+def split_command(text: str, *, shell: bool | Sequence[str], what: str = "command",
+                  literal: bool = False) -> list[str]:
+    """argv for a command string: ``SHELL -c TEXT`` with a shell, else shell-like word splitting.
+
+    ``shell`` is True (``sh``), a shell's argv prefix (``["bash", "-e"]``), or False. Without a shell,
+    shell syntax (``|``, ``&&``, ``;``, redirections, ``$VAR``, globs) is refused, since it would reach the
+    program as literal words; ``literal=True`` (hyperfine's ``-N``) passes such words through as asked."""
     if shell:
-        return [SHELL, "-c", text]
+        return [*_shell_prefix(shell), "-c", text]
     try:
         argv = shlex.split(text)
     except ValueError as error:
         raise PerflabError(f"{what} {text!r}: {error} (quote it properly or use --shell)") from None
     if not argv:
         raise PerflabError(f"{what} is empty")
+    if not literal:
+        found = find_shell_syntax(text)
+        if found is None and _ASSIGNMENT_RE.match(argv[0]):
+            found = f"a variable assignment {argv[0]!r} (or use --env)"
+        if found is not None:
+            raise PerflabError(f"{what} {text!r} contains {found}, which only a shell understands; "
+                               "run it with --shell (or -S SHELL), or quote the character")
     return argv
+
+
+_ASSIGNMENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
+
+
+def _shell_prefix(shell: bool | Sequence[str]) -> list[str]:
+    return [SHELL] if shell is True else list(shell)  # type: ignore[arg-type]
 
 
 def _substitute(text: str, params: dict[str, str]) -> str:
@@ -63,22 +83,42 @@ def _substitute(text: str, params: dict[str, str]) -> str:
 
 
 def parse_parameter_list(name: str, values: str) -> tuple[str, list[str]]:
-    items = [v for v in values.split(",")]
+    """``-L NAME a,b,c`` as hyperfine reads it: ``\\,`` is a literal comma, empty values are allowed
+    (``-L flags ,-O2`` benchmarks without and with a flag)."""
     if not name or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
         raise PerflabError(f"--parameter-list {name!r}: the name must be an identifier (letters, digits, _)")
-    if not values or any(v == "" for v in items):
-        raise PerflabError(f"--parameter-list {name} {values!r}: empty value in the comma-separated list")
-    return name, items
+    return name, _tokenize(values)
+
+
+def _tokenize(values: str) -> list[str]:
+    tokens, buf = [], ""
+    i = 0
+    while i < len(values):
+        ch = values[i]
+        if ch == "\\" and i + 1 < len(values) and values[i + 1] in ",\\":
+            buf += values[i + 1]
+            i += 2
+            continue
+        if ch == ",":
+            tokens.append(buf)
+            buf = ""
+        else:
+            buf += ch
+        i += 1
+    return [*tokens, buf]
 
 
 def parse_parameter_scan(name: str, lo: str, hi: str, step: str | None) -> tuple[str, list[str]]:
-    """Values LO, LO+D, … ≤ HI with exact decimal arithmetic (0.1 steps do not drift)."""
+    """Values LO, LO+D, … ≤ HI with exact decimal arithmetic (0.1 steps do not drift), written as
+    hyperfine writes them: the scale of LO and D is kept (``-P t 0 0.02 -D 0.005`` → 0, 0.005, 0.010, …)."""
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
         raise PerflabError(f"--parameter-scan {name!r}: the name must be an identifier")
     try:
         start, stop, inc = Decimal(lo), Decimal(hi), Decimal(step if step is not None else "1")
     except InvalidOperation:
         raise PerflabError(f"--parameter-scan {name} {lo} {hi} --step {step}: not numbers") from None
+    if not all(d.is_finite() for d in (start, stop, inc)):
+        raise PerflabError(f"--parameter-scan {name} {lo} {hi} --step {step}: not finite numbers")
     if inc <= 0:
         raise PerflabError(f"--step {step}: must be positive")
     if stop < start:
@@ -86,10 +126,10 @@ def parse_parameter_scan(name: str, lo: str, hi: str, step: str | None) -> tuple
     count = int((stop - start) / inc) + 1
     if count > MAX_COMBINATIONS:
         raise PerflabError(f"--parameter-scan {name} {lo} {hi}: {count} values (limit {MAX_COMBINATIONS})")
-    values = []
-    for i in range(count):
-        v = start + inc * i
-        values.append(str(v.normalize()) if v != v.to_integral_value() else str(int(v)))
+    values, value = [], start
+    while value <= stop:  # repeated addition, as hyperfine's RangeStep: the scale is max(LO's, D's)
+        values.append(format(value, "f"))
+        value += inc
     return name, values
 
 
@@ -97,20 +137,23 @@ def expand(
     templates: Sequence[str | Sequence[str]],
     *,
     names: Sequence[str] = (),
-    shell: bool = False,
+    shell: bool | Sequence[str] = False,
+    literal: bool = False,
     parameters: Sequence[tuple[str, list[str]]] = (),
     prepare: Sequence[str] = (),
     setup: Sequence[str] = (),
     cleanup: Sequence[str] = (),
 ) -> list[Command]:
-    """Every (template × parameter combination) as a Command, in a stable order.
+    """Every (template × parameter combination) as a Command, in hyperfine's order: the command list
+    varies fastest, then the first parameter, then the next (``-L a 1,2 -L b x,y`` → a=1 b=x, a=2 b=x, …).
 
     A template is a command string, or an argv list (``perflab bench -- CMD ARG...``) whose words are
-    substituted one by one and never re-split (with ``shell`` they are quoted into one ``sh -c`` string)."""
+    substituted one by one and never re-split (with ``shell`` they are quoted into one ``sh -c`` string).
+    ``names`` holds one name for all, one per template, or one per expanded command (as hyperfine's
+    ``--command-name``). A parameter a template does not use is named in its name, as hyperfine does:
+    ``echo test (branch = master)``. ``literal`` (hyperfine's ``-N``) runs shell syntax as plain words."""
     if not templates:
         raise PerflabError("no command given (perflab bench 'CMD' … or perflab bench -- CMD ARG…)")
-    if names and len(names) != len(templates):
-        raise PerflabError(f"{len(names)} --name given for {len(templates)} commands (give one per command)")
     seen: set[str] = set()
     for key, _ in parameters:
         if key in seen:
@@ -130,38 +173,48 @@ def expand(
     hooks = {opt: per_command(f"--{opt}", vals) for opt, vals in
              (("prepare", prepare), ("setup", setup), ("cleanup", cleanup))}
     keys = [k for k, _ in parameters]
-    combos = list(itertools.product(*(v for _, v in parameters))) or [()]
-    if len(combos) * len(templates) > MAX_COMBINATIONS:
-        raise PerflabError(f"{len(combos) * len(templates)} commands after parameter expansion "
-                           f"(limit {MAX_COMBINATIONS})")
-    for template in templates:
-        used = set(re.findall(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", _text(template)))
-        unused = [k for k in keys if k not in used]
-        if unused and len(templates) == 1:
-            raise PerflabError(f"parameter {unused[0]!r} is not used in the command "
-                               f"({{{unused[0]}}} missing)")
+    # itertools.product varies its last argument fastest: reverse, so the first list varies fastest
+    combos = [tuple(reversed(c)) for c in itertools.product(*(v for _, v in reversed(parameters)))] or [()]
+    total = len(combos) * len(templates)
+    if total > MAX_COMBINATIONS:
+        raise PerflabError(f"{total} commands after parameter expansion (limit {MAX_COMBINATIONS})")
+    if names and len(names) not in (1, len(templates), total):
+        raise PerflabError(f"{len(names)} --name given for {total} commands "
+                           f"(give one for all, one per command string, or one per benchmark)")
 
     commands: list[Command] = []
-    for i, template in enumerate(templates):
-        for combo in combos:
+    for combo in combos:
+        for i, template in enumerate(templates):
             params = dict(zip(keys, combo, strict=True))
             if isinstance(template, str):
                 text = _substitute(template, params)
-                argv = split_command(text, shell=shell)
+                argv = split_command(text, shell=shell, literal=literal)
             else:
                 words = [_substitute(w, params) for w in template]
                 if not words:
                     raise PerflabError("empty command")
                 text = shlex.join(words)
-                argv = [SHELL, "-c", text] if shell else words
-            name = _substitute(names[i], params) if names else text
+                argv = [*_shell_prefix(shell), "-c", text] if shell else words
+            raw_name = _pick_name(names, i, len(commands), total)
+            name = _substitute(raw_name, params) if raw_name is not None else text
+            unused = [k for k in keys if "{" + k + "}" not in _text(template) + (raw_name or "")]
+            if unused:
+                name += " (" + ", ".join(f"{k} = {params[k]}" for k in unused) + ")"
             hook_argv = {}
             for opt, values in hooks.items():
                 raw = values[i]
-                hook_argv[opt] = (split_command(_substitute(raw, params), shell=shell, what=f"--{opt}")
-                                  if raw is not None else None)
+                hook_argv[opt] = (split_command(_substitute(raw, params), shell=shell, what=f"--{opt}",
+                                                literal=literal) if raw is not None else None)
             commands.append(Command(name=name, command=text, argv=argv, parameters=params, **hook_argv))
     return _unique_names(commands)
+
+
+def _pick_name(names: Sequence[str], template: int, position: int, total: int) -> str | None:
+    if not names:
+        return None
+    if len(names) == 1:
+        return names[0]
+    return names[position] if len(names) == total else names[template]
 
 
 def _text(template: str | Sequence[str]) -> str:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from perflab.bench.scheduler import RunCount
-from perflab.store.model import MetricSpec, Run
+from perflab.store.model import CommandResult, MetricSpec, Run
 
 if TYPE_CHECKING:
-    from perflab.bench.runner import MeasurementSession
     from perflab.system.process import ProcessTuning
 
 
@@ -41,13 +40,27 @@ class BenchOptions:
         return out
 
 
+class SessionState(Protocol):
+    """What an observer may read of the measurement in progress (``runner.MeasurementSession`` has it;
+    declared here so this module does not import the runner that imports it)."""
+
+    commands: list[Any]  # bench.commands.Command
+    results: list[CommandResult]
+    options: BenchOptions
+    precision: list[float]
+
+    def elapsed(self) -> float: ...
+
+    def spawn_cost(self) -> tuple[float, float, float] | None: ...
+
+
 class Observer:
     """Progress callbacks; the default does nothing (the CLI draws a rich progress bar)."""
 
     def phase(self, text: str) -> None:
         """A new phase started: "setup", "warm-up", "measuring", "cleanup"."""
 
-    def run_done(self, session: MeasurementSession, index: int, run: Run) -> None:
+    def run_done(self, session: SessionState, index: int, run: Run) -> None:
         """A measured run of command ``index`` finished (not called for warm-ups and hooks)."""
 
     def output(self, label: str, text: str) -> None:

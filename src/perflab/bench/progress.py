@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
-from perflab.bench.runner import MeasurementSession, Observer
+from perflab.bench.options import Observer, SessionState
 from perflab.store.model import Run
 
 REFRESH_S = 0.25
@@ -79,7 +79,7 @@ class ProgressObserver(Observer):
         else:
             self.progress.update(self.phase_task, description=text)
 
-    def run_done(self, session: MeasurementSession, index: int, run: Run) -> None:
+    def run_done(self, session: SessionState, index: int, run: Run) -> None:
         if self.progress is None:
             return
         if not self.tasks:

@@ -41,14 +41,22 @@ from perflab.bench.commands import SHELL, Command, extract_metric
 from perflab.bench.executor import NULL, SAME, Executor, RunSpec, open_executor, resolve_program
 from perflab.bench.options import BenchOptions, Observer
 from perflab.bench.scheduler import BlockOrder, StopDecision, StopRule
-from perflab.errors import PerflabError
+from perflab.errors import OptionError, PerflabError
 from perflab.store.model import Benchmark, CommandResult, Run
 
 SHELL_CALIBRATION = -1  # pseudo command index of ``sh -c ''`` in a block
 
 
 class RunFailed(PerflabError):
-    """A run (or hook) failed; the runs measured so far are kept by the session."""
+    """A run (or hook) failed; the runs measured so far are kept by the session.
+
+    The message is the reason only. ``remedies`` names the options that would have changed the outcome
+    (``ignore_failure``: keep going; ``show_output``: the output was not captured, so no line of it is
+    quoted); each front end words them as its own flags, or not at all."""
+
+    def __init__(self, reason: str, *, remedies: Sequence[str] = ()) -> None:
+        super().__init__(reason, option=remedies[0] if remedies else None)
+        self.remedies = tuple(remedies)
 
 
 __all__ = ["BenchOptions", "MeasurementSession", "Observer", "RunFailed", "run_benchmark"]
@@ -97,11 +105,12 @@ class MeasurementSession:
         self._floored: dict[int, int] = {}  # command index -> runs whose peak RSS hit the launcher's floor
         self._floor_kb = 0
         self._cleaned = False
+        self.failure_remedies: tuple[str, ...] = ()  # of the RunFailed that stopped it, if one did
         self._env = {**os.environ, **self.options.env}
         if self.options.input_path is not None:
             path = Path(self.options.input_path)
             if not path.is_file() or not os.access(path, os.R_OK):
-                raise PerflabError(f"--input {self.options.input_path}: not a readable file")
+                raise OptionError("input_path", self.options.input_path, "not a readable file")
             self._input = str(path.resolve())
         else:
             self._input = None
@@ -248,9 +257,10 @@ class MeasurementSession:
             else:
                 why = f"was killed by signal {run.signal}"
             tail = _last_line(text)
-            hint = f": {tail}" if tail else " (use --show-output to see its output)"
-            raise RunFailed(f"command {command.name!r} {why} on {which}{hint}; "
-                            "use --ignore-failure to keep going")
+            remedies = (["timeout_s"] if run.timed_out else []) + ([] if tail else ["show_output"])
+            remedies.append("ignore_failure")
+            raise RunFailed(f"command {command.name!r} {why} on {which}" + (f": {tail}" if tail else ""),
+                            remedies=remedies)
         if missing and run.ok:
             m = missing[0]
             message = (f"metric {m.name!r} (regex {m.regex!r}) not found in the output of {command.name!r} "
@@ -322,6 +332,8 @@ class MeasurementSession:
         settings.update(seed=self.seed, blocks=self.blocks)
         if self.stop_reason:
             settings["stopped_because"] = self.stop_reason
+        if self.failure_remedies:
+            settings["failure_remedies"] = list(self.failure_remedies)
         if self.shell_spawn_samples_s:
             settings["shell_spawn_samples_s"] = self.shell_spawn_samples_s
         for i, r in enumerate(self.results):
@@ -389,6 +401,7 @@ def run_benchmark(commands: Sequence[Command], options: BenchOptions | None = No
                 if not isinstance(error, RunFailed) and not session.executed:
                     raise
                 status, message = "failed", error.message
+                session.failure_remedies = getattr(error, "remedies", ())
             return session.finish(status, message)
     except KeyboardInterrupt:
         # the launcher and its run are killed by now (the with-block closed the session with kill=True)

@@ -18,7 +18,7 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from perflab.errors import PerflabError
+from perflab.errors import OptionError
 
 
 @dataclass(frozen=True)
@@ -34,16 +34,16 @@ class RunCount:
 
     def validate(self) -> None:
         if self.runs is not None and self.runs < 1:
-            raise PerflabError(f"--runs {self.runs}: must be at least 1")
+            raise OptionError("runs", self.runs, "must be at least 1")
         if self.min_runs < 2:
-            raise PerflabError(f"--min-runs {self.min_runs}: must be at least 2")
+            raise OptionError("min_runs", self.min_runs, "must be at least 2")
         if self.max_runs < self.min_runs:
-            raise PerflabError(f"--max-runs {self.max_runs} is below --min-runs {self.min_runs}")
+            raise OptionError("max_runs", self.max_runs, "is below", other=("min_runs", self.min_runs))
         if not self.max_time_s > 0:
-            raise PerflabError(f"--max-time {self.max_time_s}: must be positive")
+            raise OptionError("max_time_s", self.max_time_s, "must be positive")
         if not 0 < self.target_precision < 1:
-            raise PerflabError(f"--target-precision {self.target_precision}: must be between 0 and 1 "
-                               "(0.01 = 1 % of the median)")
+            raise OptionError("target_precision", self.target_precision,
+                              "must be between 0 and 1 (0.01 = 1 % of the median)")
 
 
 class BlockOrder:

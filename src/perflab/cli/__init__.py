@@ -74,7 +74,9 @@ def main() -> None:
         # standalone_mode=False returns the code of typer.Exit / ctx.exit instead of exiting.
         code = app(standalone_mode=False)
     except PerflabError as error:
-        print(f"perflab: error: {error.message}", file=sys.stderr)
+        from perflab.cli.hints import cli_message
+
+        print(f"perflab: error: {cli_message(error)}", file=sys.stderr)
         sys.exit(error.exit_code)
     except KeyboardInterrupt:
         print("perflab: interrupted", file=sys.stderr)

@@ -171,15 +171,97 @@ def bench_command(
 ) -> None:
     """Measure commands: warm-up, interleaved randomized blocks, adaptive run count, wall/user/sys time,
     the workload's own peak memory and custom metrics; every result is stored."""
-    from perflab.bench.commands import (
-        expand,
-        parse_env,
-        parse_metric,
-        parse_parameter_list,
-        parse_parameter_scan,
-    )
-    from perflab.bench.runner import BenchOptions, run_benchmark
+    from perflab.bench.options import BenchOptions
     from perflab.bench.scheduler import RunCount
+    from perflab.errors import PerflabError
+    from perflab.lab.bench_session import BenchRequest, BenchSession
+    from perflab.report.reporters import JsonReporter, TerminalReporter, export_reporters
+
+    command_list = _commands(ctx, commands, name=name, shell=shell, parameter_list=parameter_list,
+                             parameter_scan=parameter_scan, step=step, prepare=prepare, setup=setup,
+                             cleanup=cleanup)
+    if runs is not None and (min_runs is not None or max_runs is not None):
+        raise PerflabError("--runs fixes the run count; it cannot be combined with --min-runs/--max-runs")
+    defaults = RunCount()
+    count = RunCount(runs=runs, min_runs=min_runs if min_runs is not None else defaults.min_runs,
+                     max_runs=max_runs if max_runs is not None else max(defaults.max_runs, min_runs or 0),
+                     max_time_s=max_time if max_time is not None else defaults.max_time_s,
+                     target_precision=target_precision if target_precision is not None
+                     else defaults.target_precision)
+    # str options (a Path annotation costs a pydantic adapter per call); same checks as before
+    exports = [(Path(p) if p is not None else None, fmt) for p, fmt in
+               ((export_json, "json"), (export_markdown, "markdown"), (export_csv, "csv"))]
+    for path, _fmt in exports:
+        if path is not None and not path.parent.resolve().is_dir():
+            raise PerflabError(f"cannot export to {path}: directory {path.parent} does not exist")
+    options = BenchOptions(
+        count=count, warmup=warmup, seed=seed, timeout_s=timeout,
+        input_path=str(Path(input_file)) if input_file is not None else None, show_output=show_output,
+        env=_parse_env(env), shell=shell, ignore_failure=ignore_failure,
+        metrics=_parse_metrics(metric), tuning=_process_tuning(pin=pin, nice=nice, sched=sched,
+                                                               membind=membind, interleave=interleave,
+                                                               thp=thp, no_aslr=no_aslr),
+    )
+    request = BenchRequest(command_list, options, alpha=alpha, noise=noise, baseline=baseline,
+                           save_baseline=save_baseline)
+
+    request.validate()  # before the store is opened: a bad option leaves nothing behind
+
+    from perflab.store.db import Store
+
+    store = Store.open(db)  # a bad URL fails before anything is measured
+    session = BenchSession(request, store)  # an unknown baseline, too
+
+    reporters: list[Any] = list(export_reporters(exports))
+    if as_json:
+        reporters.append(JsonReporter())
+    if quiet:  # no progress and no table: rich (~40 ms of imports) is not needed
+        import contextlib
+
+        from perflab.bench.options import Observer
+
+        observing: Any = contextlib.nullcontext(Observer())
+        notice: Any = _plain_notice
+    else:
+        from rich.console import Console
+
+        from perflab.bench.progress import ProgressObserver
+
+        err_console = Console(stderr=True)
+        reporters.append(TerminalReporter(err_console if as_json else Console()))
+        observing = ProgressObserver(err_console, enabled=True)
+
+        def notice(text: str) -> None:
+            err_console.print(text, highlight=False)
+
+    _cli_gc.measuring()
+    with observing as observer:
+        session.measure(observer)
+    outcome = session.conclude(reporters)
+    for text in outcome.notices:
+        notice(f"perflab: {text}")
+    bench, bench_id = outcome.benchmark, outcome.bench_id
+    if bench.status == "complete":  # failures and interrupts name the id in their error line
+        notice(f"saved as #{bench_id} in {outcome.store_url}"
+               + (f" (baseline {save_baseline!r})" if save_baseline else ""))
+    if bench.status == "failed":
+        from perflab.cli.hints import bench_failure_hints
+
+        hints = bench_failure_hints(bench.settings.get("failure_remedies", ()))
+        raise PerflabError(f"{bench.message}{hints} (the {outcome.measured_runs} runs measured are saved "
+                           f"as #{bench_id})")
+    if bench.status == "interrupted":
+        # PerflabError, not typer.Exit: with standalone_mode=False click drops Exit's code
+        raise PerflabError(f"interrupted; the {outcome.measured_runs} runs measured are saved as #{bench_id}",
+                           exit_code=130)
+
+
+def _commands(ctx: typer.Context, commands: list[str] | None, *, name: list[str] | None, shell: bool,
+              parameter_list: list[str] | None, parameter_scan: tuple[str, str, str] | None,
+              step: str | None, prepare: list[str] | None, setup: list[str] | None,
+              cleanup: list[str] | None) -> list[Any]:
+    """The command strings (or the argv after --) with their parameters expanded."""
+    from perflab.bench.commands import expand, parse_parameter_list, parse_parameter_scan
     from perflab.errors import PerflabError
 
     argv_command = ctx.meta.get(_ARGV_KEY)
@@ -196,147 +278,33 @@ def bench_command(
         parameters.append(parse_parameter_scan(*parameter_scan, step))
     elif step is not None:
         raise PerflabError("--step needs --parameter-scan")
+    return expand([argv_command] if argv_command is not None else templates, names=name or [],
+                  shell=shell, parameters=parameters, prepare=prepare or [], setup=setup or [],
+                  cleanup=cleanup or [])
 
-    command_list = expand([argv_command] if argv_command is not None else templates, names=name or [],
-                          shell=shell, parameters=parameters, prepare=prepare or [], setup=setup or [],
-                          cleanup=cleanup or [])
 
-    if runs is not None and (min_runs is not None or max_runs is not None):
-        raise PerflabError("--runs fixes the run count; it cannot be combined with --min-runs/--max-runs")
-    defaults = RunCount()
-    count = RunCount(runs=runs, min_runs=min_runs if min_runs is not None else defaults.min_runs,
-                     max_runs=max_runs if max_runs is not None else max(defaults.max_runs, min_runs or 0),
-                     max_time_s=max_time if max_time is not None else defaults.max_time_s,
-                     target_precision=target_precision if target_precision is not None
-                     else defaults.target_precision)
-    count.validate()
-    if timeout is not None and timeout <= 0:
-        raise PerflabError(f"--timeout {timeout}: must be positive")
-    if not 0 < alpha < 1:
-        raise PerflabError(f"--alpha {alpha}: must be between 0 and 1")
-    if not 0 <= noise < 1:
-        raise PerflabError(f"--noise {noise}: must be between 0 and 1")
-    # str options (a Path annotation costs a pydantic adapter per call); same checks as before
-    exports = [(Path(p) if p is not None else None, fmt) for p, fmt in
-               ((export_json, "json"), (export_markdown, "markdown"), (export_csv, "csv"))]
-    for path, _fmt in exports:
-        if path is not None and not path.parent.resolve().is_dir():
-            raise PerflabError(f"cannot export to {path}: directory {path.parent} does not exist")
+def _parse_env(items: list[str] | None) -> dict[str, str]:
+    from perflab.bench.commands import parse_env
 
-    tuning = None
-    if any(v is not None for v in (pin, nice, sched, membind, interleave, thp)) or no_aslr:
-        from perflab.system.process import ProcessTuning
+    return parse_env(items or [])
 
-        tuning = ProcessTuning.from_options(pin=pin, nice=nice, sched=sched, membind=membind,
-                                            interleave=interleave, thp=thp, no_aslr=no_aslr)
 
-    options = BenchOptions(
-        count=count, warmup=warmup, seed=seed, timeout_s=timeout,
-        input_path=str(Path(input_file)) if input_file is not None else None, show_output=show_output,
-        env=parse_env(env or []), shell=shell, ignore_failure=ignore_failure,
-        metrics=[parse_metric(m) for m in metric or []], tuning=tuning,
-    )
+def _parse_metrics(items: list[str] | None) -> list[Any]:
+    from perflab.bench.commands import parse_metric
 
-    from perflab.store.db import Store
+    return [parse_metric(m) for m in items or []]
 
-    store = Store.open(db)  # a bad URL fails before anything is measured
-    base = store.baseline(baseline) if baseline else None
 
-    if quiet:  # no progress and no table: rich (~40 ms of imports) is not needed
-        import contextlib
+def _process_tuning(*, no_aslr: bool, **settings: Any) -> Any:
+    """A ProcessTuning when any of --pin/--nice/--sched/--membind/--interleave/--thp/--no-aslr is given."""
+    if all(v is None for v in settings.values()) and not no_aslr:
+        return None
+    from perflab.system.process import ProcessTuning
 
-        from perflab.bench.options import Observer
-
-        observing: Any = contextlib.nullcontext(Observer())
-        notice: Any = _plain_notice
-        out_console = None
-    else:
-        from rich.console import Console
-
-        from perflab.bench.progress import ProgressObserver
-
-        err_console = Console(stderr=True)
-        out_console = err_console if as_json else Console()
-        observing = ProgressObserver(err_console, enabled=True)
-
-        def notice(text: str) -> None:
-            err_console.print(text, highlight=False)
-
-    _cli_gc.measuring()
-    with _sigterm_as_interrupt(), observing as observer:
-        bench = run_benchmark(command_list, options, observer=observer)
-
-    from perflab.report.analysis import analyze, compare_benchmarks
-
-    bench.analysis = analyze(bench, alpha=alpha, noise=noise)
-    comparison = None
-    if base is not None and bench.commands and any(c.runs for c in bench.commands):
-        comparison = compare_benchmarks(base, bench, alpha=alpha, noise=noise)
-        bench.analysis["baseline_comparison"] = comparison
-    bench_id = store.save(bench)
-    if save_baseline:
-        if bench.status == "complete":
-            store.set_baseline(save_baseline, bench_id)
-        else:
-            notice(f"perflab: not saved as baseline {save_baseline!r}: the benchmark is {bench.status}")
-    for path, fmt in exports:
-        if path is not None:
-            from perflab.report.export import export_benchmark
-
-            export_benchmark(bench, path, fmt)
-
-    if as_json:
-        import json
-
-        typer.echo(json.dumps(_finite(bench.to_dict()), indent=2))
-    if out_console is not None:
-        from perflab.report.terminal import print_benchmark, print_comparison
-
-        print_benchmark(out_console, bench, bench.analysis)
-        if comparison is not None:
-            out_console.print()
-            print_comparison(out_console, comparison)
-    if bench.status == "complete":  # failures and interrupts name the id in their error line
-        notice(f"saved as #{bench_id} in {store.url}"
-               + (f" (baseline {save_baseline!r})" if save_baseline else ""))
-    measured = sum(len(c.runs) for c in bench.commands)
-    if bench.status == "failed":
-        raise PerflabError(f"{bench.message} (the {measured} runs measured are saved as #{bench_id})")
-    if bench.status == "interrupted":
-        # PerflabError, not typer.Exit: with standalone_mode=False click drops Exit's code
-        raise PerflabError(f"interrupted; the {measured} runs measured are saved as #{bench_id}",
-                           exit_code=130)
+    return ProcessTuning.from_options(no_aslr=no_aslr, **settings)
 
 
 def _plain_notice(text: str) -> None:
     import sys
 
     print(text, file=sys.stderr, flush=True)
-
-
-def _finite(value: Any) -> Any:
-    """JSON has no NaN/Infinity: undefined figures become null."""
-    if isinstance(value, float):
-        return value if value == value and value not in (float("inf"), float("-inf")) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value
-
-
-class _sigterm_as_interrupt:  # noqa: N801 - used like a function
-    """SIGTERM during the measurement saves what was measured, like Ctrl-C."""
-
-    def __enter__(self) -> None:
-        import signal
-
-        def handler(signum: int, frame: object) -> None:
-            raise KeyboardInterrupt
-
-        self._old = signal.signal(signal.SIGTERM, handler)
-
-    def __exit__(self, *exc: object) -> None:
-        import signal
-
-        signal.signal(signal.SIGTERM, self._old)

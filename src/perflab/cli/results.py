@@ -123,7 +123,7 @@ def show_command(
         "--reanalyze", help="Recompute the analysis from the raw runs instead of the stored one.")] = False,
 ) -> None:
     """Show one benchmark: summary with uncertainty, verdicts, warnings, raw samples, environment."""
-    from perflab.report.analysis import analyze, stored_or_fresh
+    from perflab.analysis.benchmark import analyze, stored_or_fresh
     from perflab.store.db import Store
 
     with Store.open(db) as store:
@@ -172,7 +172,7 @@ def compare_command(
     as_json: JsonOption = False,
 ) -> None:
     """Compare B against A: ratio of medians with its CI, p-value (Holm when several) and a verdict."""
-    from perflab.report.analysis import compare_benchmarks
+    from perflab.analysis.benchmark import compare_benchmarks
     from perflab.store.db import Store
 
     with Store.open(db) as store:
@@ -196,7 +196,7 @@ def import_command(
     db: DbOption = None,
 ) -> None:
     """Import a hyperfine JSON export into the store (raw times, exit codes, memory, parameters)."""
-    from perflab.report.analysis import analyze
+    from perflab.analysis.benchmark import analyze
     from perflab.report.export import import_hyperfine_json
     from perflab.store.db import Store
 

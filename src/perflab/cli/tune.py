@@ -106,8 +106,15 @@ def try_(
         def waiting(self, message: str) -> None:
             typer.echo(f"perflab: {message}", err=True)
 
-    result = run_trial(argv, candidates, options, events=Progress(),
-                       tuning=None if tuning.is_empty() else tuning)
+    from perflab.bench.runner import RunFailed
+    from perflab.cli.hints import tune_failure_hints
+
+    try:
+        result = run_trial(argv, candidates, options, events=Progress(),
+                           tuning=None if tuning.is_empty() else tuning)
+    except RunFailed as error:  # before anything was measured (a --setup-like hook)
+        raise PerflabError(error.message + tune_failure_hints(error.remedies),
+                           exit_code=error.exit_code) from None
     bench = result.benchmark
     bench_id = store.save(bench)
     from rich.console import Console
@@ -115,9 +122,9 @@ def try_(
     if as_json:
         import json
 
-        from perflab.cli.bench import _finite  # the same JSON rule as `perflab bench --json`
+        from perflab.store.jsonio import json_safe  # the same JSON rule as `perflab bench --json`
 
-        typer.echo(json.dumps(_finite(bench.to_dict()), indent=2, allow_nan=False))
+        typer.echo(json.dumps(json_safe(bench.to_dict()), indent=2, allow_nan=False))
         console = Console(stderr=True)
     else:
         console = Console() if sys.stdout.isatty() else Console(width=200)
@@ -127,7 +134,8 @@ def try_(
         typer.echo(f"perflab: {bench.message}", err=True)
         sys.exit(130)
     if bench.status != "complete":
-        raise PerflabError(bench.message or "the trial did not complete")
+        raise PerflabError((bench.message or "the trial did not complete")
+                           + tune_failure_hints(bench.settings.get("failure_remedies", ())))
 
 
 def _print(result: Any, console: Any) -> None:

@@ -220,7 +220,7 @@ def explain(kconf: KernelKconfig, name: str, requested: str, actual: str) -> str
                     reasons.append(f"has no prompt and no active select ({_all_selectors(sym.rev_dep)})")
                 else:
                     reasons.append("has no prompt: only its defaults and selects set it")
-            elif kconfiglib.expr_value(sym.visibility) < want:
+            elif sym.visibility < want:  # an int (0/1/2), already the prompts' conditions evaluated
                 conds = [kconfiglib.expr_str(node.prompt[1]) for node in sym.nodes if node.prompt]
                 reasons.append(f"prompt visible only if {' || '.join(conds)}")
             if requested == "m" and kconf.modules.tri_value == 0:

@@ -13,18 +13,16 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
-import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from perflab.analysis.samples import WALL, samples
 from perflab.errors import NeedsRootError, PerflabError
+from perflab.lab.bench_session import sigterm_as_interrupt
 from perflab.lab.candidates import BASELINE, Candidate, preflight
 from perflab.store.model import Benchmark, CommandResult, MetricSpec, Run
 from perflab.system.knobs import read_values
-
-WALL = "wall"
 
 
 @dataclass
@@ -70,7 +68,7 @@ class MetricComparison:
     higher_is_better: bool
     baseline_median: float | None
     candidate_median: float | None
-    comparison: dict[str, Any]  # report.analysis.comparison_to_dict: ratio, ratio_ci, p, verdict, reason
+    comparison: dict[str, Any]  # analysis.benchmark.comparison_to_dict: ratio, ratio_ci, p, verdict, reason
 
 
 @dataclass
@@ -168,7 +166,7 @@ def _locked_trial(argv: Sequence[str], candidates: Sequence[Candidate], options:
     in_force: dict[str, dict[str, str]] = {BASELINE: {k: v for k, v in originals.items() if v is not None}}
     applied_report: Any = None
     try:
-        with _sigterm_as_interrupt(), session:
+        with sigterm_as_interrupt(), session:
             session.setup()
             for block in range(options.blocks):
                 order = labels if block % 2 == 0 else labels[::-1]
@@ -192,10 +190,9 @@ def _locked_trial(argv: Sequence[str], candidates: Sequence[Candidate], options:
         message = "interrupted (Ctrl-C or SIGTERM); settings restored, runs so far kept"
     except PerflabError as error:
         if not session.executed:
-            if _trial_hint(error.message) == error.message:
-                raise
-            raise PerflabError(_trial_hint(error.message), exit_code=error.exit_code) from None
-        status, message = "failed", f"{_trial_hint(error.message)} (settings restored, runs so far kept)"
+            raise
+        status, message = "failed", f"{error.message} (settings restored, runs so far kept)"
+        session.failure_remedies = getattr(error, "remedies", ())  # the CLI words them as hints
     finally:
         if applied_report is not None:  # the restore above was interrupted or failed: try once more
             _restore(applied_report, originals)
@@ -216,22 +213,6 @@ def _locked_trial(argv: Sequence[str], candidates: Sequence[Candidate], options:
     }
     benchmark.settings["dropped"] = dropped
     return TrialResult(benchmark, comparisons, kept, keep_reason, originals, dropped)
-
-
-# The measurement core's failure hints name `perflab bench` options that tune try does not have.
-_IGNORE_HINT = "; use --ignore-failure to keep going"
-_OUTPUT_HINT = " (use --show-output to see its output)"
-
-
-def _trial_hint(message: str) -> str:
-    """The run-failure message with hints that apply to tune try (it has no --ignore-failure: a run that
-    fails under a candidate is a result, not noise to skip, and comparing only the runs that succeeded
-    would hide it)."""
-    if _IGNORE_HINT in message:
-        fix = ("give a longer --timeout" if " timed out after " in message
-               else "make the command succeed under every variant")
-        message = message.replace(_IGNORE_HINT, f"; tune try stops at the first failed run: {fix}")
-    return message.replace(_OUTPUT_HINT, " (its output is not kept: run the command by hand to see it)")
 
 
 LOCK_PATH = "/run/lock/perflab-tune-try.lock"
@@ -273,24 +254,6 @@ def _refuse_after_crash(knob_names: Sequence[str]) -> None:
     if stale:
         raise PerflabError(f"a previous tune try did not finish and left {', '.join(stale)} changed "
                            "(see `perflab system status`); run `perflab system rollback` first")
-
-
-@contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM (kill, systemd stop) unwinds like Ctrl-C, so the finally blocks restore the settings;
-    only SIGKILL leaves the work to the journal and ``perflab system rollback``."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _read_in_force(names: Sequence[str]) -> dict[str, str]:
@@ -341,18 +304,11 @@ def _per_variant(raw: Benchmark | None, labels: list[str], by_label: dict[str, C
                      environment=raw.environment, settings=settings)
 
 
-def _values(result: CommandResult, metric: str) -> list[float]:
-    ok = [r for r in result.runs if r.ok]
-    if metric == WALL:
-        return [r.wall_s for r in ok]
-    return [r.metrics[metric] for r in ok if metric in r.metrics]
-
-
 def _compare(benchmark: Benchmark, labels: list[str], options: TrialOptions) -> list[MetricComparison]:
     """Every candidate against the baseline on every metric, Holm-adjusted as one family."""
     import numpy as np
 
-    from perflab.report.analysis import comparison_to_dict
+    from perflab.analysis.benchmark import comparison_to_dict
     from perflab.stats.compare import compare_many
 
     metrics: list[tuple[str, str, bool]] = [(WALL, "s", False)]
@@ -361,7 +317,7 @@ def _compare(benchmark: Benchmark, labels: list[str], options: TrialOptions) -> 
     pairs, meta = [], []
     for cand in benchmark.commands[1:]:
         for name, unit, higher in metrics:
-            pairs.append((_values(base, name), _values(cand, name)))
+            pairs.append((samples(base, name), samples(cand, name)))
             meta.append((cand.name, name, unit, higher))
     if not pairs:
         return []

@@ -97,22 +97,32 @@ def fmt_p(p: float | None) -> str:
     return f"p={p:.3f}"
 
 
-def _ratio_text(c: dict[str, Any]) -> str:
-    """``B is 1.29× slower than A [1.27, 1.31]``, phrased the way the ratio points."""
+def ratio_text(c: dict[str, Any]) -> str:
+    """One comparison's ratio in one stated direction, B/A (candidate over baseline), with its CI, and the
+    plain words for it: ``B is 1.29× slower than A (B/A 1.290 [1.270, 1.310])``.
+
+    The interval is only ever printed as B/A, so the words and the table cannot disagree; a ratio that
+    rounds to 1.00 is "≈", never "1.00× slower"; a zero median (below the timer's resolution, e.g. after
+    the shell's spawn cost is subtracted) is said, never divided by."""
     ratio, (lo, hi) = c.get("ratio"), c.get("ratio_ci") or [None, None]
     cand, base = c["candidate"], c["baseline"]
     if c.get("against") not in (None, "first command"):
         base = f"{base} ({c['against']})"
     if ratio is None:
         return f"{cand} vs {base}: ratio undefined"
-    ci = f" [{lo:.2f}, {hi:.2f}]" if lo is not None and hi is not None else " (no CI: too few runs)"
-    if c.get("metric", "wall") == "wall":
-        if ratio >= 1:
-            return f"{cand} is {ratio:.2f}× slower than {base}{ci}"
-        inv_ci = f" [{1 / hi:.2f}, {1 / lo:.2f}]" if lo and hi else ci
-        return f"{cand} is {1 / ratio:.2f}× faster than {base}{inv_ci}"
-    unit = f" ({c['unit']})" if c.get("unit") else ""
-    return f"{cand} {c['metric']}{unit} is {ratio:.2f}× {base}'s{ci}"
+    ci = f" [{lo:.3f}, {hi:.3f}]" if lo is not None and hi is not None else " (no CI: too few runs)"
+    figure = f"B/A {ratio:.3f}{ci}"
+    if c.get("metric", "wall") != "wall":
+        unit = f" ({c['unit']})" if c.get("unit") else ""
+        return f"{cand} {c['metric']}{unit} vs {base}: {figure}"
+    if ratio <= 0:
+        return (f"{cand}'s median time is 0, below the timer's resolution (with --shell: after the shell's "
+                f"spawn cost is subtracted), so it has no ratio to {base}: {figure}")
+    if round(ratio, 2) == 1.0:
+        return f"{cand} ≈ {base} ({figure})"
+    if ratio > 1:
+        return f"{cand} is {ratio:.2f}× slower than {base} ({figure})"
+    return f"{cand} is {1 / ratio:.2f}× faster than {base} ({figure})"
 
 
 def verdict_line(c: dict[str, Any]) -> str:
@@ -123,7 +133,7 @@ def verdict_line(c: dict[str, Any]) -> str:
     verdict = c["verdict"]
     if c.get("metric", "wall") != "wall" and verdict in ("faster", "slower"):
         verdict += " (better)" if verdict == "faster" else " (worse)"
-    return f"{_ratio_text(c)}, {p_txt} → {verdict}"
+    return f"{ratio_text(c)}, {p_txt} → {verdict}"
 
 
 def warning_lines(analysis: dict[str, Any]) -> list[str]:

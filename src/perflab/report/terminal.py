@@ -142,7 +142,7 @@ def print_benchmark(console: Console, benchmark: Benchmark, analysis: dict[str, 
         print_crypto_benchmark(console, benchmark)
         return
     if analysis is None:
-        from perflab.report.analysis import stored_or_fresh
+        from perflab.analysis.benchmark import stored_or_fresh
 
         analysis = stored_or_fresh(benchmark)
     console.print(results_table(benchmark, analysis))

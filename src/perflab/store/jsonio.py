@@ -168,3 +168,14 @@ def load_result_file(path: str | Path) -> Benchmark:
     if isinstance(data, dict) and "results" in data:
         return parse_hyperfine(data, path)
     raise PerflabError(f"{path}: neither a perflab result ('commands') nor a hyperfine export ('results')")
+
+
+def json_safe(value: Any) -> Any:
+    """JSON has no NaN/Infinity: undefined figures become null (recursively through dicts and lists)."""
+    if isinstance(value, float):
+        return value if value == value and value not in (float("inf"), float("-inf")) else None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value

@@ -43,7 +43,7 @@ def render(benchmark: Benchmark, fmt: str, analysis: dict[str, Any] | None = Non
     if exporter is None:
         raise PerflabError(f"unknown export format {fmt!r} (choose from {', '.join(EXPORTERS)})")
     if analysis is None:
-        from perflab.report.analysis import stored_or_fresh
+        from perflab.analysis.benchmark import stored_or_fresh
 
         analysis = stored_or_fresh(benchmark)
     return exporter.serialize(benchmark, analysis)

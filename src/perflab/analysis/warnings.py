@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from perflab.analysis.samples import valid_runs
 from perflab.stats.summary import Summary
 from perflab.store.model import CommandResult
 
@@ -50,7 +51,7 @@ def environment_warnings(environment: dict[str, Any]) -> list[str]:
 
 def _first_run_slow(command: CommandResult) -> str | None:
     """Warn when the first measured run is far slower than the rest (cold caches, warm-up too short)."""
-    runs = sorted((r for r in command.runs if not r.timed_out and r.signal is None), key=lambda r: r.sequence)
+    runs = sorted(valid_runs(command), key=lambda r: r.sequence)
     if len(runs) < 3:
         return None
     first = runs[0].wall_s

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
+from perflab.analysis.benchmark import analyze, compare_benchmarks
+from perflab.analysis.warnings import environment_warnings, noise_warnings
 from perflab.env.capture import capture_environment
 from perflab.errors import PerflabError
-from perflab.report.analysis import analyze, compare_benchmarks
-from perflab.report.warnings import environment_warnings, noise_warnings
 from perflab.stats.summary import summarize
 from perflab.store.model import Benchmark, Run
 from tests.report.helpers import real_benchmark, synthetic

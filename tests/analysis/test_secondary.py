@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from perflab.report.analysis import SECONDARY_CI, analyze, samples
+from perflab.analysis.benchmark import SECONDARY_CI, analyze, samples
 from perflab.stats.bootstrap import median_ci_order_statistics
 from perflab.stats.summary import summarize
 from perflab.store.model import Benchmark

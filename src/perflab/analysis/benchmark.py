@@ -10,12 +10,15 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from perflab.report.warnings import command_warnings, environment_warnings
+from perflab.analysis.samples import WALL, metric_direction, samples, valid_runs
+from perflab.analysis.warnings import command_warnings, environment_warnings
 from perflab.stats.compare import Comparison, compare_many
 from perflab.stats.summary import Summary, summarize
-from perflab.store.model import Benchmark, CommandResult, Run
+from perflab.store.model import Benchmark, CommandResult
 
-WALL = "wall"
+__all__ = ["WALL", "analyze", "compare_benchmarks", "compare_commands", "comparison_to_dict", "samples",
+           "stored_or_fresh", "summary_to_dict", "valid_runs"]
+
 #: resamples for the mean's CI of the secondary figures (user, sys, peak RSS); their median's CI comes
 #: from order statistics. Wall time and custom metrics, which are compared, keep the full bootstrap.
 SECONDARY_N_BOOT = 1000
@@ -69,33 +72,6 @@ def comparison_to_dict(c: Comparison) -> dict[str, Any]:
         "noise": c.noise,
         "confidence": c.confidence,
     }
-
-
-def valid_runs(command: CommandResult) -> list[Run]:
-    """Runs whose wall time is a real completion time (timed-out or signalled runs were cut short)."""
-    return [r for r in command.runs if not r.timed_out and r.signal is None]
-
-
-def samples(command: CommandResult, metric: str = WALL) -> list[float]:
-    """The values one metric took over a command's valid runs (``wall`` in seconds)."""
-    runs = valid_runs(command)
-    if metric == WALL:
-        return [r.wall_s for r in runs]
-    if metric == "user":
-        return [r.user_s for r in runs]
-    if metric == "sys":
-        return [r.sys_s for r in runs]
-    if metric == "peak_rss":
-        return [float(r.peak_rss_bytes) for r in runs if r.peak_rss_bytes is not None]
-    return [float(r.metrics[metric]) for r in runs if metric in r.metrics]
-
-
-def metric_direction(command: CommandResult, metric: str) -> bool:
-    """higher_is_better for a metric: False for times and memory, the MetricSpec's choice otherwise."""
-    for spec in command.metrics:
-        if spec.name == metric:
-            return spec.higher_is_better
-    return False
 
 
 def _summaries(command: CommandResult, per_run_cpu: bool, confidence: float, n_boot: int,

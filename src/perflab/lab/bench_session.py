@@ -1,0 +1,144 @@
+"""The benchmark use case as a library session: options in, a stored, analysed result out.
+
+``perflab bench`` converts its arguments into a ``BenchRequest`` and calls this; so do ``perflab suite``
+(per cell) and anything else that measures commands. Every output goes through a ``Reporter``
+(``perflab.report.reporters``: terminal, JSON, hyperfine JSON, Markdown, CSV)::
+
+    from perflab.lab.bench_session import BenchRequest, BenchSession
+    session = BenchSession(BenchRequest(commands, options), store)
+    session.measure()                    # or inside a progress display: session.measure(observer)
+    outcome = session.conclude(reporters)  # analyse, compare with the baseline, save, report
+    outcome.benchmark.status, outcome.bench_id
+
+Errors of the request (a bad alpha, an unknown baseline) are raised before anything is measured; a run
+that fails or Ctrl-C does not raise: the outcome's status says so and the runs measured are stored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from perflab.errors import OptionError, PerflabError
+
+if TYPE_CHECKING:
+    from perflab.bench.commands import Command
+    from perflab.bench.options import BenchOptions, Observer
+    from perflab.store.db import Store
+    from perflab.store.model import Benchmark
+
+
+@dataclass
+class BenchRequest:
+    """What to measure and what to do with the result."""
+
+    commands: list[Command]
+    options: BenchOptions
+    alpha: float = 0.05  # significance level of the verdicts
+    noise: float = 0.01  # changes within ±noise count as no change
+    baseline: str | None = None  # compare with this stored baseline
+    save_baseline: str | None = None  # store the result under this baseline name (if complete)
+
+    def validate(self) -> None:
+        """Raise before anything runs; the option names are the library's (the CLI words the flags)."""
+        self.options.count.validate()
+        if self.options.timeout_s is not None and self.options.timeout_s <= 0:
+            raise OptionError("timeout_s", self.options.timeout_s, "must be positive")
+        if not 0 < self.alpha < 1:
+            raise OptionError("alpha", self.alpha, "must be between 0 and 1")
+        if not 0 <= self.noise < 1:
+            raise OptionError("noise", self.noise, "must be between 0 and 1")
+
+
+@dataclass
+class BenchOutcome:
+    """A stored, analysed result and what happened on the way."""
+
+    benchmark: Benchmark
+    bench_id: int
+    store_url: str
+    comparison: dict[str, Any] | None = None  # against the requested baseline
+    saved_as_baseline: str | None = None
+    notices: list[str] = field(default_factory=list)  # things the user should read (not errors)
+
+    @property
+    def measured_runs(self) -> int:
+        return sum(len(c.runs) for c in self.benchmark.commands)
+
+
+class Reporter(Protocol):
+    """One output of a result (a table on the terminal, a file in one format, JSON on stdout)."""
+
+    def report(self, outcome: BenchOutcome) -> None: ...
+
+
+class BenchSession:
+    """Measure → analyse → compare → save → report, for one ``BenchRequest``."""
+
+    def __init__(self, request: BenchRequest, store: Store) -> None:
+        request.validate()
+        self.request = request
+        self.store = store
+        self.base = store.baseline(request.baseline) if request.baseline else None  # fails early
+        self.benchmark: Benchmark | None = None
+
+    def measure(self, observer: Observer | None = None) -> Benchmark:
+        """Run the commands (interleaved, adaptive); Ctrl-C or SIGTERM keeps what was measured."""
+        from perflab.bench.runner import run_benchmark
+
+        with sigterm_as_interrupt():
+            self.benchmark = run_benchmark(self.request.commands, self.request.options, observer=observer)
+        return self.benchmark
+
+    def conclude(self, reporters: Sequence[Reporter] = ()) -> BenchOutcome:
+        """Analyse and store the measured benchmark, then hand it to every reporter in order."""
+        from perflab.analysis.benchmark import analyze, compare_benchmarks
+
+        bench = self.benchmark
+        if bench is None:
+            raise PerflabError("internal: BenchSession.conclude() before measure()")
+        request = self.request
+        bench.analysis = analyze(bench, alpha=request.alpha, noise=request.noise)
+        comparison = None
+        if self.base is not None and bench.commands and any(c.runs for c in bench.commands):
+            comparison = compare_benchmarks(self.base, bench, alpha=request.alpha, noise=request.noise)
+            bench.analysis["baseline_comparison"] = comparison
+        bench_id = self.store.save(bench)
+        outcome = BenchOutcome(bench, bench_id, str(self.store.url), comparison)
+        if request.save_baseline:
+            if bench.status == "complete":
+                self.store.set_baseline(request.save_baseline, bench_id)
+                outcome.saved_as_baseline = request.save_baseline
+            else:
+                outcome.notices.append(f"not saved as baseline {request.save_baseline!r}: the benchmark "
+                                       f"is {bench.status}")
+        for reporter in reporters:
+            reporter.report(outcome)
+        return outcome
+
+    def run(self, observer: Observer | None = None, reporters: Sequence[Reporter] = ()) -> BenchOutcome:
+        """``measure`` then ``conclude``."""
+        self.measure(observer)
+        return self.conclude(reporters)
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (kill, systemd stop, a CI timeout) unwinds like Ctrl-C, so what was measured is kept and
+    every ``finally`` runs; only SIGKILL skips that. A no-op outside the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
