@@ -24,8 +24,9 @@ ROUND_TRIP = 'sh -c "{candidate} | gunzip | cmp -s - {input}"'
 
 
 def perflab(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run([sys.executable, "-m", "perflab", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-m", "perflab", *args], cwd=cwd, capture_output=True, text=True, timeout=600
+    )
     if check:
         assert done.returncode == 0, done.stderr
     return done
@@ -41,13 +42,14 @@ def data(tmp_path: Path) -> Path:
 
 
 INPUTS = "numbers.txt,words.txt,hex.txt"
+NOISY_OK = ("--accept-noisy", "a test machine shared with other work")  # the refusal has its own test
 
 
 @pytest.mark.slow
 def test_walk_through(data: Path) -> None:
     perflab(data, "idea", "add", "gzip -1 instead of gzip -6", "--impact", "high", "--effort", "low")
     perflab(data, "idea", "add", "truncate instead of compressing", "--impact", "high", "--effort", "low")
-    perflab(data, "exp", "start", "1", "--inputs", INPUTS, "--", "gzip", "-6", "-c", "{input}")
+    perflab(data, "exp", "start", "1", "--inputs", INPUTS, *NOISY_OK, "--", "gzip", "-6", "-c", "{input}")
     perflab(data, "exp", "run", "1", "--check", ROUND_TRIP, "--", "gzip", "-1", "-c", "{input}")
     decided = json.loads(perflab(data, "exp", "decide", "1", "--json").stdout)
     assert decided["verdict"] in IDEA_STATUS and len(decided["inputs"]) == 3
@@ -55,15 +57,23 @@ def test_walk_through(data: Path) -> None:
     idea = json.loads(perflab(data, "idea", "show", "1", "--json").stdout)
     assert idea["status"] == IDEA_STATUS[decided["verdict"]] and idea["last_gain"] == decided["gain"]
 
-    perflab(data, "exp", "start", "2", "--inputs", INPUTS, "--", "gzip", "-6", "-c", "{input}")
+    perflab(data, "exp", "start", "2", "--inputs", INPUTS, *NOISY_OK, "--", "gzip", "-6", "-c", "{input}")
     perflab(data, "exp", "run", "2", "--check", ROUND_TRIP, "--", "head", "-c", "100", "{input}")
     rejected = perflab(data, "exp", "decide", "2")
     assert "REJECT" in rejected.stdout
     assert json.loads(perflab(data, "idea", "show", "2", "--json").stdout)["status"] == "discarded"
 
     log = perflab(data, "exp", "log", "2").stdout
-    for heading in ("## Hypothesis", "## Environment", "## Inputs", "## Baseline", "## Candidate",
-                    "## Per-input results", "## Decision", "## Correctness check"):
+    for heading in (
+        "## Hypothesis",
+        "## Environment",
+        "## Inputs",
+        "## Baseline",
+        "## Candidate",
+        "## Per-input results",
+        "## Decision",
+        "## Correctness check",
+    ):
         assert heading in log
     assert "FAILED" in log and "REJECT" in log
     tracker = perflab(data, "tracker", "--markdown").stdout
@@ -73,9 +83,29 @@ def test_walk_through(data: Path) -> None:
 
 def test_sigkill_mid_baseline_leaves_a_resumable_experiment(data: Path) -> None:
     perflab(data, "idea", "add", "x", "--impact", "high", "--effort", "low")
-    proc = subprocess.Popen([sys.executable, "-m", "perflab", "exp", "start", "1", "--inputs", INPUTS,
-                             "--runs", "30", "--", "sh", "-c", "sleep 0.05; cat \"$0\" >/dev/null", "{input}"],
-                            cwd=data, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "perflab",
+            "exp",
+            "start",
+            "1",
+            "--inputs",
+            INPUTS,
+            "--runs",
+            "30",
+            *NOISY_OK,
+            "--",
+            "sh",
+            "-c",
+            'sleep 0.05; cat "$0" >/dev/null',
+            "{input}",
+        ],
+        cwd=data,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     db = Path(os.environ["PERFLAB_DB"].removeprefix("sqlite:///"))
     deadline = time.monotonic() + 60
     state = None

@@ -75,16 +75,23 @@ def test_filters_by_status_and_tag(records: MethodRecords) -> None:
         views(records, status="nope")
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("no table here\n", "no Markdown table with an 'Idea' column"),
-    ("| Idea | Status |\n|---|---|\n| a | frobnicated |\n", ":3: unknown status 'frobnicated'"),
-    ("| Idea | Status |\n|---|---|\n| a | todo | extra |\n", ":3: row has 3 cells, the header has 2"),
-    ("| Idea | Impact |\n|---|---|\n| a | enormous |\n", ":3: impact 'enormous' is not high, medium or low"),
-    ("| Idea | Status |\n|---|---|\n|  | todo |\n", ":3: empty idea title"),
-    ("| Idea | Status |\n|---|---|\n", ":1: the ideas table has no rows"),
-])
-def test_malformed_tables_name_file_and_line(records: MethodRecords, tmp_path: Path, text: str,
-                                             message: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("no table here\n", "no Markdown table with an 'Idea' column"),
+        ("| Idea | Status |\n|---|---|\n| a | frobnicated |\n", ":3: unknown status 'frobnicated'"),
+        ("| Idea | Status |\n|---|---|\n| a | todo | extra |\n", ":3: row has 3 cells, the header has 2"),
+        (
+            "| Idea | Impact |\n|---|---|\n| a | enormous |\n",
+            ":3: impact 'enormous' is not high, medium or low",
+        ),
+        ("| Idea | Status |\n|---|---|\n|  | todo |\n", ":3: empty idea title"),
+        ("| Idea | Status |\n|---|---|\n", ":1: the ideas table has no rows"),
+    ],
+)
+def test_malformed_tables_name_file_and_line(
+    records: MethodRecords, tmp_path: Path, text: str, message: str
+) -> None:
     path = tmp_path / "bad.md"
     path.write_text(text)
     with pytest.raises(PerflabError, match=message.replace("(", r"\(")) as error:

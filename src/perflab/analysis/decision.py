@@ -31,6 +31,7 @@ from perflab.stats.compare import holm_adjust
 Verdict = Literal["KEEP", "MAYBE", "DISCARD", "INCONCLUSIVE", "REJECT", "KILL"]
 VERDICTS: tuple[Verdict, ...] = ("KEEP", "MAYBE", "DISCARD", "INCONCLUSIVE", "REJECT", "KILL")
 MIN_SAMPLES = 3
+_NAN = float("nan")
 
 
 @dataclass(frozen=True)
@@ -50,10 +51,12 @@ class DecisionRule:
             value = getattr(self, name)
             if not (np.isfinite(value) and 0.0 <= value < 10.0):
                 raise PerflabError(
-                    f"decision rule: {name} must be a fraction ≥ 0, e.g. 0.05 for 5 % (got {value})")
+                    f"decision rule: {name} must be a fraction ≥ 0, e.g. 0.05 for 5 % (got {value})"
+                )
         if self.maybe > self.threshold:
             raise PerflabError(
-                f"decision rule: maybe ({self.maybe:g}) must not exceed threshold ({self.threshold:g})")
+                f"decision rule: maybe ({self.maybe:g}) must not exceed threshold ({self.threshold:g})"
+            )
         if not 0.0 < self.alpha < 1.0 or not 0.5 <= self.confidence < 1.0:
             raise PerflabError("decision rule: alpha must lie in (0, 1) and confidence in [0.5, 1)")
         if self.n_boot < 200:
@@ -134,6 +137,13 @@ def decide(
 ) -> Decision:
     """Apply the rule (module docstring) to per-input samples of the primary metric."""
     rule = rule or DecisionRule()
+    if not check_passed or killed:
+        try:
+            measured = decide(inputs, rule, seed=seed)
+        except PerflabError:  # e.g. every candidate run was killed: no samples to compare
+            measured = Decision("INCONCLUSIVE", "", _NAN, (_NAN, _NAN), [], rule)
+        verdict, reason = _verdict(rule, measured.gain, measured.gain_ci, [], check_passed, killed)
+        return Decision(verdict, reason, measured.gain, measured.gain_ci, measured.inputs, rule)
     if not inputs:
         raise PerflabError("decision: no inputs to decide on")
     names = [i.name for i in inputs]
@@ -159,12 +169,23 @@ def decide(
         boot_log += weights[k] * np.log(boot)
         gain = float(_speedup(b, c, rule.higher_is_better)) - 1.0
         lo, hi = np.quantile(boot, [tail, 1.0 - tail]) - 1.0
-        effects.append(InputEffect(
-            name=inputs[k].name, weight=float(inputs[k].weight), gain=gain, gain_ci=(float(lo), float(hi)),
-            p_value=raw_p[k], p_holm=holm[k], regressed=holm[k] < rule.alpha and gain < -rule.max_regression,
-            n_baseline=int(b.size), n_candidate=int(c.size)))
-    point_log = sum(w * np.log(float(_speedup(b, c, rule.higher_is_better)))
-                    for w, b, c in zip(weights, base, cand, strict=True))
+        effects.append(
+            InputEffect(
+                name=inputs[k].name,
+                weight=float(inputs[k].weight),
+                gain=gain,
+                gain_ci=(float(lo), float(hi)),
+                p_value=raw_p[k],
+                p_holm=holm[k],
+                regressed=holm[k] < rule.alpha and gain < -rule.max_regression,
+                n_baseline=int(b.size),
+                n_candidate=int(c.size),
+            )
+        )
+    point_log = sum(
+        w * np.log(float(_speedup(b, c, rule.higher_is_better)))
+        for w, b, c in zip(weights, base, cand, strict=True)
+    )
     gain = float(np.exp(point_log)) - 1.0
     lo, hi = (float(v) for v in np.exp(np.quantile(boot_log, [tail, 1.0 - tail])) - 1.0)
     verdict, reason = _verdict(rule, gain, (lo, hi), effects, check_passed, killed)
@@ -176,8 +197,12 @@ def _pct(x: float) -> str:
 
 
 def _verdict(
-    rule: DecisionRule, gain: float, ci: tuple[float, float], effects: list[InputEffect],
-    check_passed: bool, killed: str | None,
+    rule: DecisionRule,
+    gain: float,
+    ci: tuple[float, float],
+    effects: list[InputEffect],
+    check_passed: bool,
+    killed: str | None,
 ) -> tuple[Verdict, str]:
     lo, hi = ci
     overall = f"overall gain {_pct(gain)} [{_pct(lo)}, {_pct(hi)}] ({rule.confidence:.0%} CI)"
@@ -198,4 +223,5 @@ def _verdict(
     if hi < rule.maybe:
         return "DISCARD", f"{overall}: the interval rules out a gain of {rule.maybe:.0%} or more"
     return "INCONCLUSIVE", (
-        f"{overall}: the interval includes no gain and a gain ≥ {rule.maybe:.0%}; more runs needed")
+        f"{overall}: the interval includes no gain and a gain ≥ {rule.maybe:.0%}; more runs needed"
+    )

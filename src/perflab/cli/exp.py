@@ -54,7 +54,7 @@ def _rule(threshold: str, maybe: str, max_regression: str, higher: bool) -> Any:
     )
 
 
-@app.command("start", context_settings={"allow_interspersed_args": False})
+@app.command("start")
 def start_command(
     idea: Annotated[int, typer.Argument(metavar="IDEA", help="The idea's id (perflab idea list).")],
     command: Annotated[list[str], typer.Argument(metavar="-- CMD [ARG…]", help="The command, with {input}.")],
@@ -114,7 +114,7 @@ def start_command(
     )
 
 
-@app.command("run", context_settings={"allow_interspersed_args": False})
+@app.command("run")
 def run_command(
     exp_id: Annotated[int, typer.Argument(metavar="EXP", help="The experiment's id.")],
     command: Annotated[
@@ -159,12 +159,13 @@ def decide_command(
 ) -> None:
     """Apply the one rule of docs/method.md; the idea's status follows. Example: perflab exp decide 1"""
     from perflab.lab.experiment import decision_dict
+    from perflab.store.jsonio import json_safe
 
     decision = _experiments(db, quiet=as_json).decide(
         exp_id, _rule(threshold, maybe, max_regression, higher_is_better)
     )
     if as_json:
-        typer.echo(json.dumps(decision_dict(decision), indent=2))
+        typer.echo(json.dumps(json_safe(decision_dict(decision)), indent=2))
         return
     for e in decision.inputs:
         typer.echo(

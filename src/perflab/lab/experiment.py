@@ -142,7 +142,7 @@ def measure_arms(
     commands = []
     for arm, template, where in arms:
         for spec in inputs:
-            argv = _in_dir(substitute(template, input=spec.value), where)
+            argv = _in_dir(substitute(template, input=spec.value), where or Path(plan.cwd))
             commands.append(
                 Command(
                     name=f"{arm}:{spec.name}",
