@@ -173,9 +173,16 @@ def rollback(as_json: bool = _JSON) -> None:
             console.print(table)
         if report.message:
             console.print(report.message)
-    if not report.ok:
-        failed = [r.knob for r in report.results if r.status == "failed"]
+        for line in report.unreadable:
+            console.print(f"could not read: {line}", markup=False)
+        for note in report.notes:
+            console.print(note, markup=False)
+    failed = [r.knob for r in report.results if r.status == "failed"]
+    if failed:
         _fail(f"rollback could not restore {', '.join(failed)}; the journal keeps them")
+    if report.unreadable:
+        _fail(f"rollback restored everything it could read, but {len(report.unreadable)} journal "
+              f"record(s) could not be read (listed above): a change they held was not restored")
 
 
 @app.command()
@@ -183,15 +190,20 @@ def status(as_json: bool = _JSON) -> None:
     """What perflab changed that has not been rolled back, and whether it is still in force."""
     import time
 
+    from perflab.system.apply import problems
     from perflab.system.apply import status as run_status
 
     entries = run_status()
+    notes = problems()
+    for note in notes:  # on stderr, so --json stays a list of changes
+        sys.stderr.write(f"perflab: warning: journal: {note}\n")
     if as_json:
         _dump([e.__dict__ for e in entries])
         return
     console = _console()
     if not entries:
-        console.print("perflab has changed nothing (the journal is empty)")
+        empty = " that it can read" if notes else " (the journal is empty)"
+        console.print(f"perflab has changed nothing{empty}")
         return
     table = _table("perflab changes", ["knob", "original", "set to", "current", "in force", "by", "when"])
     for e in entries:

@@ -8,6 +8,7 @@ a write that fails otherwise or does not take is *failed*: everything this call 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -87,16 +88,20 @@ class RollbackReport:
     results: list[RestoreResult] = field(default_factory=list)
     rebooted: bool = False
     message: str = ""
+    unreadable: list[str] = field(default_factory=list)  # journal lines whose change could not be known
+    notes: list[str] = field(default_factory=list)  # torn records ignored, journal set aside, ...
 
     @property
     def ok(self) -> bool:
-        return not any(r.status == "failed" for r in self.results)
+        return not any(r.status == "failed" for r in self.results) and not self.unreadable
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
             "rebooted": self.rebooted,
             "message": self.message,
+            "unreadable": self.unreadable,
+            "notes": self.notes,
             "results": [asdict(r) for r in self.results],
         }
 
@@ -148,6 +153,12 @@ def apply_settings(
     with journal.locked():
         try:
             _apply_all(pairs, report, keep_partial, pause)
+        except journal.JournalWriteError as error:
+            # The record before a write could not be made durable: that knob was not touched; put back
+            # what this call changed (restoring needs no new journal space to be correct).
+            undone = _undo_txn(report) if report.txn else []
+            what = f"; put back {', '.join(undone)}" if undone else "; no knob had been changed"
+            raise PerflabError(error.message + what) from None
         except BaseException:
             # Ctrl-C or a bug mid-apply: put back what this call changed, then let it propagate.
             if report.txn:
@@ -155,7 +166,8 @@ def apply_settings(
             raise
         finally:
             if report.txn:
-                journal.append({"type": "end", "txn": report.txn, "ok": report.ok})
+                with contextlib.suppress(journal.JournalWriteError):  # the intents already say it all
+                    journal.append({"type": "end", "txn": report.txn, "ok": report.ok})
     return report
 
 
@@ -251,8 +263,8 @@ def _apply_one(knob: Knob, spec: str, report: ApplyReport) -> KnobResult:
     return KnobResult(knob.name, before, wanted, after, status, reason)
 
 
-def _undo_txn(report: ApplyReport) -> None:
-    """Put back what this call applied, newest first; mark those results rolled-back."""
+def _undo_txn(report: ApplyReport) -> list[str]:
+    """Put back what this call applied, newest first; mark those results rolled-back; the names."""
     restored = _restore_report(report)
     done = {r.knob for r in restored.results if r.status == "restored"}
     for result in report.results:
@@ -261,6 +273,7 @@ def _undo_txn(report: ApplyReport) -> None:
             result.reason = "undone after a later knob failed"
             result.after = next(r.after for r in restored.results if r.knob == result.knob)
     report.rolled_back = True
+    return sorted(done)
 
 
 def _restore_intents(intents: list[journal.Intent]) -> list[RestoreResult]:
@@ -294,10 +307,13 @@ def _restore_intents(intents: list[journal.Intent]) -> list[RestoreResult]:
                 )
             )
             continue
-        journal.append({"type": "restored", "txn": intent.txn, "knob": intent.knob})
         note = ""
         if intent.after is not None and current is not None and current != intent.after:
             note = f"was changed by something else after perflab set {intent.after!r}"
+        try:
+            journal.append({"type": "restored", "txn": intent.txn, "knob": intent.knob})
+        except journal.JournalWriteError as error:  # restored all the same; a later rollback rewrites it
+            note = "; ".join(filter(None, [note, f"the journal could not record it: {error.message}"]))
         results.append(RestoreResult(intent.knob, intent.before, current, after, "restored", note))
     return results
 
@@ -306,7 +322,8 @@ def restore(target: ApplyReport | list[journal.Intent]) -> RollbackReport:
     """Put back the originals of one apply call (its report) or of the given journal intents."""
     with journal.locked():
         report = _restore_report(target)
-        if report.results and not journal.pending():
+        scan = journal.scan()
+        if report.results and not journal.pending(scan.records) and not scan.damaged:
             journal.clear()
         return report
 
@@ -329,25 +346,29 @@ def rollback() -> RollbackReport:
     Entries from an earlier boot are not written: the kernel reset runtime values at reboot; the report
     says which knobs still differ from the journal's originals (e.g. set again by sysctl.conf)."""
     _check_root("rolling back system tunings")
-    if not journal.journal_path().exists():
+    if not journal.exists():
         return RollbackReport(message="nothing to roll back: the journal is empty")
     with journal.locked():
-        intents = journal.pending()
+        scan = journal.scan()
+        intents, unknown = _known_intents(journal.pending(scan.records))
         current_boot = journal.boot_id()
         live = [i for i in intents if i.boot_id == current_boot]
         stale = [i for i in intents if i.boot_id != current_boot]
-        report = RollbackReport(results=_restore_intents(live))
+        report = RollbackReport(results=_restore_intents(live), unreadable=scan.damaged + unknown,
+                                notes=list(scan.torn))
         if stale:
             report.rebooted = True
             differ = []
             for intent in stale:
-                knob = get_knob(intent.knob)
+                knob = get_knob(intent.knob)  # known: _known_intents filtered the others
                 current = read_or_none(knob)
                 status = "unchanged-since-reboot" if current == intent.before else "differs-since-reboot"
                 if status == "differs-since-reboot":
                     differ.append(intent.knob)
                 report.results.append(RestoreResult(intent.knob, intent.before, current, current, status))
-                journal.append({"type": "restored", "txn": intent.txn, "knob": intent.knob, "stale": True})
+                with contextlib.suppress(journal.JournalWriteError):  # a later rollback reports it again
+                    journal.append({"type": "restored", "txn": intent.txn, "knob": intent.knob,
+                                    "stale": True})
             report.message = (
                 "the machine rebooted since these tunings were applied: the kernel already reset runtime "
                 "values, nothing was written for them; "
@@ -357,20 +378,49 @@ def rollback() -> RollbackReport:
                     else "all match the journal's originals"
                 )
             )
-        if not journal.pending():
+        left, _ = _known_intents(journal.pending())
+        if left:
+            if not report.message:
+                report.message = ("some knobs could not be restored; the journal keeps them for another "
+                                  "rollback")
+        elif report.unreadable:
+            kept = journal.set_aside()
+            report.notes.append(f"the journal had lines that could not be read; everything readable was "
+                                f"handled and the journal is kept for inspection at {kept}")
+        else:
             journal.clear()
-        elif not report.message:
-            report.message = "some knobs could not be restored; the journal keeps them for another rollback"
-    if not report.results and not report.message:
+    if not report.results and not report.message and not report.unreadable:
         report.message = "nothing to roll back"
     return report
+
+
+def _known_intents(intents: list[journal.Intent]) -> tuple[list[journal.Intent], list[str]]:
+    """Split off intents naming a knob perflab does not know: it never journals one, so such a record
+    is forged or damaged and is reported instead of failing every rollback."""
+    from perflab.system.knobs import ALIASES, KNOBS
+
+    known, unknown = [], []
+    for intent in intents:
+        if ALIASES.get(intent.knob, intent.knob) in KNOBS:
+            known.append(intent)
+        else:
+            unknown.append(f"journal intent for unknown knob {intent.knob!r} (txn {intent.txn}): "
+                           f"perflab never writes such a knob; ignored")
+    return known, unknown
+
+
+def problems() -> list[str]:
+    """Journal lines that could not be read (damaged first, then torn records), one note each."""
+    scan = journal.scan()
+    _, unknown = _known_intents(journal.pending(scan.records))
+    return scan.damaged + unknown + scan.torn
 
 
 def status() -> list[StatusEntry]:
     """What perflab changed and has not put back, with whether each change is still in force."""
     current_boot = journal.boot_id()
     entries = []
-    for intent in journal.pending():
+    for intent in _known_intents(journal.pending())[0]:
         try:
             knob = get_knob(intent.knob)
             current = read_or_none(knob)
