@@ -225,10 +225,14 @@ def list_command(
 
 @app.command("resume")
 def resume_command(
-    exp_id: Annotated[int, typer.Argument(metavar="EXP", help="The experiment's id.")], db: DbOption = None
+    exp_id: Annotated[int, typer.Argument(metavar="EXP", help="The experiment's id.")],
+    accept_noisy: Annotated[
+        str | None, _Opt("--accept-noisy", help="REASON to accept a noisy baseline.")
+    ] = None,
+    db: DbOption = None,
 ) -> None:
-    """Repeat the step a killed perflab left under way. Example: perflab exp resume 1"""
-    typer.echo(f"experiment {exp_id}: {_experiments(db).resume(exp_id)}")
+    """Repeat the step a killed (or refused) perflab left under way. Example: perflab exp resume 1"""
+    typer.echo(f"experiment {exp_id}: {_experiments(db).resume(exp_id, accept_noisy=accept_noisy)}")
 
 
 @app.command("combine")

@@ -372,10 +372,13 @@ class Experiments:
         )
         return decision
 
-    def resume(self, exp_id: int) -> str:
-        """Repeat the step a killed perflab left under way."""
+    def resume(self, exp_id: int, *, accept_noisy: str | None = None) -> str:
+        """Repeat the step a killed perflab left under way (or a refused noisy baseline, now accepted)."""
         row = self.records.experiment(exp_id)
         if row.state == "baseline-running":
+            if accept_noisy:
+                row.record["accept_noisy"] = accept_noisy
+                self.records.update_experiment(exp_id, state=row.state, record=row.record)
             self._measure_baseline(exp_id)
             return "baseline measured"
         if row.state == "candidate-running":
