@@ -223,8 +223,9 @@ def tracker_markdown(records: MethodRecords, cumulative: dict[str, Any] | None) 
     if first is None:
         return "\n".join(out + ["No experiments yet (perflab exp start IDEA).", ""])
     git = first.record.get("git") or {}
+    where = f"commit {git['commit'][:12]}" if git else "not in a git work tree"
     out += [
-        f"Baseline: experiment {first.id}'s, commit {git.get('commit', 'n/a')[:12]}, {first.created_at}.",
+        f"Baseline: experiment {first.id}'s ({where}), {first.created_at}.",
         "",
         "| # | Idea | Δ gain [95 % CI] | Verdict |",
         "|---:|---|---|---|",
