@@ -180,3 +180,20 @@ def test_resume_repeats_the_step_a_killed_perflab_left(
     assert experiments.resume(exp) == "baseline measured"
     assert experiments.records.experiment(exp).state == "baseline"
     assert experiments.resume(exp).startswith("nothing to resume")
+
+
+@pytest.mark.slow
+def test_tracker_measures_the_cumulative_gain_against_the_first_baseline(experiments: Experiments,
+                                                                        repo: Path) -> None:
+    from perflab.lab.experiment_combine import measure_cumulative
+    from perflab.lab.experiment_log import tracker_markdown
+
+    exp = started(experiments, repo)
+    (repo / "a.conf").write_text("0.25\n")
+    experiments.run(exp)  # the working tree
+    assert experiments.decide(exp, DecisionRule()).verdict == "KEEP"
+    commit(repo, "kept: quarter the sleep")
+    cumulative = measure_cumulative(experiments, DecisionRule())
+    assert cumulative["verdict"] == "KEEP" and cumulative["gain_ci"][0] > 0
+    text = tracker_markdown(experiments.records, cumulative)
+    assert "measured:" in text and "| KEEP |" in text
