@@ -55,12 +55,13 @@ def _root(
 
 
 def _register() -> None:
-    from perflab.cli import bench, crypto, kernel, results, system, tune
+    from perflab.cli import bench, crypto, kernel, results, suite, system, tune
 
     bench.register(app)
     results.register(app)
     app.add_typer(system.app, name="system")
     app.add_typer(tune.app, name="tune")
+    app.add_typer(suite.app, name="suite")
     app.add_typer(kernel.app, name="kernel")
     app.add_typer(crypto.app, name="crypto")
 
