@@ -126,3 +126,54 @@ def test_atomic_write_leaves_old_file_when_it_fails(tmp_path: Path) -> None:
         assert target.read_text() == "CONFIG_OLD=y\n"
     finally:
         os.chmod(target.parent, 0o700)
+
+
+@pytest.mark.parametrize("char", ["\f", "\u2028", "\u2029", "\x1c", "\x85", "\v"])
+def test_line_separators_inside_a_quoted_value_stay_in_the_value(tmp_path: Path, char: str) -> None:
+    """confdata.c ends a line at "\\n" only; str.splitlines() also splits at these (observed:
+    "unterminated string" on a form feed inside a CONFIG_CMDLINE)."""
+    text = f'CONFIG_CMDLINE="a{char}b"\nCONFIG_X=y\n'
+    path = tmp_path / "config"
+    path.write_text(text, encoding="utf-8")
+    config = KernelConfig.load(path)
+    assert config.get("CMDLINE") == f"a{char}b" and config.get("X") == "y"
+    assert config.entry("X").line == 2
+    assert config.dumps() == text
+
+
+def test_crlf_lines_still_parse() -> None:
+    config = KernelConfig.loads('CONFIG_A=y\r\n# c\r\nCONFIG_S="x"\r\n')
+    assert config.get("A") == "y" and config.get("S") == "x"
+
+
+def test_gzipped_config_loads_like_the_plain_one(tmp_path: Path) -> None:
+    import gzip
+
+    packed = tmp_path / "config.gz"
+    packed.write_bytes(gzip.compress(DEBIAN_612.read_bytes()))
+    assert KernelConfig.load(packed).as_dict() == KernelConfig.load(DEBIAN_612).as_dict()
+
+
+def test_gzip_bomb_is_refused_after_the_limit(tmp_path: Path) -> None:
+    import gzip
+
+    from perflab.kernel.config import read_config_text
+
+    bomb = tmp_path / "bomb.gz"
+    bomb.write_bytes(gzip.compress(b"# x\n" * (1 << 20)))  # 4 MiB of text, ~10 KB compressed
+    with pytest.raises(PerflabError, match=rf"^{bomb}: decompresses to more than the 1048576 bytes"):
+        read_config_text(bomb, limit=1 << 20)
+
+
+def test_devices_fifos_and_oversized_files_are_refused_without_reading(tmp_path: Path) -> None:
+    with pytest.raises(PerflabError, match=r"^/dev/zero: a character device, not a kernel config"):
+        KernelConfig.load("/dev/zero")
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)  # no writer: a blocking read would hang here
+    with pytest.raises(PerflabError, match=rf"^{fifo}: a FIFO, not a kernel config"):
+        KernelConfig.load(fifo)
+    huge = tmp_path / "huge.config"
+    with huge.open("wb") as handle:
+        handle.truncate(64 * 1024 * 1024)  # sparse: no disk used
+    with pytest.raises(PerflabError, match=rf"^{huge}: kernel config is \d+ bytes, more than"):
+        KernelConfig.load(huge)

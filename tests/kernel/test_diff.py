@@ -86,3 +86,35 @@ def test_cli_json_and_text(tmp_path: Path) -> None:
     proc = subprocess.run([*cmd[:-1], str(bad)], capture_output=True, text=True, env=env, timeout=60,
                           check=False)
     assert proc.returncode == 1 and proc.stderr.startswith(f"perflab: error: {bad}:2: ")
+
+
+def test_empty_string_is_quoted_in_the_fragment_and_the_plain_diff(tmp_path: Path) -> None:
+    """Observed: CONFIG_BUILD_SALT="" became CONFIG_BUILD_SALT="n" in the fragment, a blank in the diff."""
+    a = tmp_path / "a.config"
+    a.write_text('CONFIG_BUILD_SALT="6.12.117"\nCONFIG_LOCALVERSION=""\nCONFIG_KVM=m\n')
+    b = tmp_path / "b.config"
+    b.write_text('CONFIG_BUILD_SALT=""\nCONFIG_LOCALVERSION="-x"\nCONFIG_KVM=y\n')
+    result = diff_files(a, b)
+    fragment = result.fragment().splitlines()
+    assert 'CONFIG_BUILD_SALT=""' in fragment and 'CONFIG_LOCALVERSION="-x"' in fragment
+    out = tmp_path / "fragment.config"
+    out.write_text(result.fragment())
+    merged = KernelConfig.loads(merge(a, [out]).text)
+    assert merged.get("BUILD_SALT") == "" and merged.get("LOCALVERSION") == "-x"
+    env = dict(os.environ)
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
+    proc = subprocess.run([sys.executable, "-m", "perflab", "kernel", "diff", str(a), str(b)],
+                          capture_output=True, text=True, env=env, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert 'CONFIG_BUILD_SALT: "6.12.117" → ""' in proc.stdout
+    assert 'CONFIG_LOCALVERSION: "" → "-x"' in proc.stdout and "CONFIG_KVM: m → y" in proc.stdout
+
+
+def test_diff_reads_gzipped_configs(tmp_path: Path) -> None:
+    import gzip
+
+    packed = tmp_path / "a.config.gz"
+    packed.write_bytes(gzip.compress(DEBIAN_612.read_bytes()))
+    result = diff_files(packed, _edited(tmp_path))
+    assert [c.symbol for c in result.promotions] == ["CRYPTO_AES_NI_INTEL", "KVM"]

@@ -120,3 +120,48 @@ def test_cli_json_report(tmp_path: Path) -> None:
     assert data["resolved"] is False and data["output"] == str(out)
     assert data["status_counts"]["unresolved"] == len(data["rows"]) == len(data["requests"])
     assert any(r["symbol"] == "KVM" and r["old"] == "m" and r["new"] == "y" for r in data["redefinitions"])
+
+
+def test_read_lsmod_output_and_proc_modules(tmp_path: Path) -> None:
+    """`lsmod > list` works as the kernel's LSMOD= does: header skipped, first word taken."""
+    lsmod = tmp_path / "lsmod.txt"
+    lsmod.write_text("Module                  Size  Used by\n"
+                     "thunderbolt           540672  0\n"
+                     "aesni_intel           356352  4\n"
+                     "crypto_simd            16384  1 aesni_intel\n"
+                     "kvm_amd               212992  0\n")
+    assert read_modprobed_db(lsmod) == ["thunderbolt", "aesni_intel", "crypto_simd", "kvm_amd"]
+    proc_modules = tmp_path / "modules"
+    proc_modules.write_text("kvm_amd 212992 0 - Live 0x0000000000000000\n"
+                            "ccp 155648 1 kvm_amd, Live 0x0000000000000000\n")
+    assert read_modprobed_db(proc_modules) == ["kvm_amd", "ccp"]
+    lsmod.write_text("Module Size Used by\nkvm_amd 212992 0\nkvm amd\n")
+    with pytest.raises(PerflabError, match=rf"{lsmod}:3: not a module name"):
+        read_modprobed_db(lsmod)
+
+
+def test_cli_refuses_devices_where_a_config_is_expected(tmp_path: Path) -> None:
+    """Observed: `kernel merge ok.config /dev/zero` read until memory ran out."""
+    out = tmp_path / "out.config"
+    proc = _perflab("kernel", "merge", str(DEBIAN_612), "/dev/zero", "-o", str(out))
+    assert proc.returncode == 1 and not out.exists()
+    assert proc.stderr == "perflab: error: /dev/zero: a character device, not a kernel config\n"
+    proc = _perflab("kernel", "diff", "/dev/zero", str(DEBIAN_612))
+    assert proc.returncode == 1
+    assert proc.stderr == "perflab: error: /dev/zero: a character device, not a kernel config\n"
+    db = tmp_path / "db"
+    os.mkfifo(db)
+    proc = _perflab("kernel", "merge", str(DEBIAN_612), str(HOT), "-o", str(out), "--modprobed-db", str(db),
+                    "--srctree", "/nonexistent-tree")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr and not out.exists()
+
+
+def test_cli_merge_reads_gzipped_base(tmp_path: Path) -> None:
+    import gzip
+
+    packed = tmp_path / "config.gz"
+    packed.write_bytes(gzip.compress(DEBIAN_612.read_bytes()))
+    out = tmp_path / "out.config"
+    proc = _perflab("kernel", "merge", str(packed), str(HOT), "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert KernelConfig.load(out).get("KVM") == "y" and KernelConfig.load(out).get("BTRFS_FS") == "m"

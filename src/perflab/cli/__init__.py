@@ -55,7 +55,7 @@ def _root(
 
 
 def _register() -> None:
-    from perflab.cli import bench, crypto, kernel, results, suite, system, tune
+    from perflab.cli import bench, crypto, kernel, results, suite, system, tune, vm
 
     bench.register(app)
     results.register(app)
@@ -64,6 +64,7 @@ def _register() -> None:
     app.add_typer(suite.app, name="suite")
     app.add_typer(kernel.app, name="kernel")
     app.add_typer(crypto.app, name="crypto")
+    app.add_typer(vm.app, name="vm")
 
 
 def main() -> None:

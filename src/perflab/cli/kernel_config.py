@@ -162,6 +162,5 @@ def diff_command(
             continue
         typer.echo(f"\n{title}:")
         for change in changes:
-            old = "(absent)" if change.old is None else change.old
-            new = "(absent)" if change.new is None else change.new
-            typer.echo(f"  CONFIG_{change.symbol}: {old} → {new}")
+            typer.echo(f"  CONFIG_{change.symbol}: {result.shown(change.symbol, change.old)} → "
+                       f"{result.shown(change.symbol, change.new)}")

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from perflab.errors import PerflabError
-from perflab.kernel.config import KernelConfig, load_any_config, running_config
+from perflab.kernel.config import KernelConfig, running_config
 from perflab.kernel.hotpath import AlgorithmSpec, Group, SymbolSpec
 from perflab.kernel.modules import LoadedModule, ModuleTree
 from perflab.kernel.proc_crypto import CryptoDriver, drivers_for
@@ -304,7 +304,7 @@ def gather_sources(config: Path | None = None, modules_dir: Path | None = None, 
         src.cpu_flags = read_cpu_flags(cpuinfo or PROC_CPUINFO)
         src.crypto = read_proc_crypto(proc_crypto or PROC_CRYPTO)
         return src
-    src = Sources(load_any_config(config), str(config), running=False)
+    src = Sources(KernelConfig.load(config), str(config), running=False)
     if modules_dir is not None:
         src.tree = ModuleTree.load(modules_dir)
     if cpuinfo is not None:

@@ -15,14 +15,17 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import io
 import os
 import re
 import tempfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from perflab.errors import PerflabError
+from perflab.fsutil import read_bounded
 
 PROC_CONFIG = Path("/proc/config.gz")
 PREFIX = "CONFIG_"
@@ -38,6 +41,9 @@ _INT_RE = re.compile(r"-?[0-9]+\Z")
 _HEX_RE = re.compile(r"0[xX][0-9a-fA-F]+\Z")
 _FAST_TRISTATE_RE = re.compile(r"CONFIG_([A-Za-z0-9_]+)=([ymn])\Z")
 _NOT_SET_PREFIX = "# CONFIG_"
+#: Largest .config (or fragment) read, compressed or not: Debian's full config is ~300 KB.
+CONFIG_LIMIT = 16 * 1024 * 1024
+_GZIP_MAGIC = b"\x1f\x8b"
 _NOT_SET_SUFFIX = " is not set"
 
 
@@ -147,13 +153,10 @@ class KernelConfig:
     # -- reading -----------------------------------------------------------------------------
     @classmethod
     def load(cls, path: str | Path) -> KernelConfig:
-        """Read a .config file; a missing or malformed file raises PerflabError naming it."""
+        """Read a .config file, gzip-compressed or not (a copied /proc/config.gz); a missing, oversized,
+        non-regular (``/dev/zero``, a FIFO) or malformed file raises PerflabError naming it."""
         path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8", errors="surrogateescape")
-        except OSError as error:
-            raise PerflabError(f"{path}: cannot read: {error.strerror or error}") from error
-        return cls.loads(text, path)
+        return cls.loads(read_config_text(path), path)
 
     @classmethod
     def loads(cls, text: str, path: str | Path | None = None) -> KernelConfig:
@@ -163,8 +166,12 @@ class KernelConfig:
         fast_match = _FAST_TRISTATE_RE.match
         name_match = _NAME_RE.match
         # Fast paths for the three line shapes that make up almost all of a kernel .config; anything
-        # else (and every duplicate) goes through the general parser.
-        for number, line in enumerate(text.splitlines(), start=1):
+        # else (and every duplicate) goes through the general parser. Lines end at "\n" only, as in
+        # confdata.c: str.splitlines() would also split at a form feed or U+2028 inside a quoted value.
+        rows = text.split("\n")
+        if rows and not rows[-1]:
+            rows.pop()
+        for number, line in enumerate(rows, start=1):
             if line.startswith("CONFIG_"):
                 match = fast_match(line)
                 if match is not None and match.group(1) not in index:
@@ -352,13 +359,19 @@ def write_atomic(path: Path, text: str, mode: int | None = None) -> None:
         os.close(dir_fd)
 
 
-def read_config_gz(path: Path) -> KernelConfig:
-    try:
-        with gzip.open(path, "rt", encoding="utf-8", errors="surrogateescape") as handle:
-            text = handle.read()
-    except (OSError, EOFError) as error:
-        raise PerflabError(f"{path}: cannot read: {getattr(error, 'strerror', None) or error}") from error
-    return KernelConfig.loads(text, path)
+def read_config_text(path: Path, limit: int = CONFIG_LIMIT) -> str:
+    """The text of a .config, gunzipped when it starts with gzip's magic; both sizes bounded by ``limit``."""
+    data = read_bounded(path, limit=limit, what="kernel config")
+    if data[:2] == _GZIP_MAGIC:
+        try:
+            with gzip.GzipFile(fileobj=io.BytesIO(data)) as handle:
+                data = handle.read(limit + 1)
+        except (OSError, EOFError, zlib.error) as error:
+            raise PerflabError(f"{path}: cannot read: bad gzip data: {error}") from error
+        if len(data) > limit:
+            raise PerflabError(f"{path}: decompresses to more than the {limit} bytes allowed for a "
+                               "kernel config")
+    return data.decode("utf-8", errors="surrogateescape")
 
 
 def running_config(proc_config: Path = PROC_CONFIG, boot_dir: Path = Path("/boot"),
@@ -366,19 +379,9 @@ def running_config(proc_config: Path = PROC_CONFIG, boot_dir: Path = Path("/boot
     """The running kernel's config: /proc/config.gz, else /boot/config-$(uname -r)."""
     release = release or os.uname().release
     if proc_config.exists():
-        return read_config_gz(proc_config), str(proc_config)
+        return KernelConfig.load(proc_config), str(proc_config)
     boot = boot_dir / f"config-{release}"
     if boot.exists():
         return KernelConfig.load(boot), str(boot)
     raise PerflabError(f"no config for the running kernel {release}: neither {proc_config} "
                        f"(CONFIG_IKCONFIG_PROC) nor {boot} exists; pass --config FILE")
-
-
-def load_any_config(path: Path) -> KernelConfig:
-    """A .config file, gzip-compressed or not (a copied /proc/config.gz)."""
-    try:
-        with path.open("rb") as handle:
-            magic = handle.read(2)
-    except OSError as error:
-        raise PerflabError(f"{path}: cannot read: {error.strerror or error}") from error
-    return read_config_gz(path) if magic == b"\x1f\x8b" else KernelConfig.load(path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from perflab.errors import PerflabError
+from perflab.fsutil import read_bounded
 
 PROC_CPUINFO = Path("/proc/cpuinfo")
 
@@ -21,8 +21,5 @@ def parse_cpu_flags(text: str) -> set[str]:
 
 
 def read_cpu_flags(path: Path = PROC_CPUINFO) -> set[str]:
-    try:
-        text = path.read_text()
-    except OSError as error:
-        raise PerflabError(f"{path}: cannot read: {error.strerror or error}") from error
+    text = read_bounded(path, what="cpuinfo").decode("utf-8", errors="replace")
     return parse_cpu_flags(text)

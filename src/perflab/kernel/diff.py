@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from perflab.kernel.config import KernelConfig, render
+from perflab.kernel.config import STRING, KernelConfig, escape_string, render
 
 
 @dataclass
@@ -45,11 +45,18 @@ class ConfigDiff:
         """B − A as a fragment for ``perflab kernel merge``."""
         lines = [f"# perflab kernel diff: fragment turning {self.a} into {self.b}"]
         for change in sorted(self.added + self.changed, key=lambda c: c.symbol):
-            lines.append(render(change.symbol, change.new or "n", self._kinds.get(change.symbol, "tristate")))
+            assert change.new is not None  # added and changed symbols have a value in B ("" is one)
+            lines.append(render(change.symbol, change.new, self._kinds.get(change.symbol, "tristate")))
         for change in self.removed:
             if change.old not in (None, "n") and self._kinds.get(change.symbol) == "tristate":
                 lines.append(render(change.symbol, "n", "tristate"))
         return "\n".join(lines) + "\n"
+
+    def shown(self, symbol: str, value: str | None) -> str:
+        """A value as the plain diff prints it: ``(absent)``, strings quoted (an empty one is ``""``)."""
+        if value is None:
+            return "(absent)"
+        return escape_string(value) if self._kinds.get(symbol) == STRING else value
 
     def to_json(self) -> dict[str, object]:
         def rows(changes: list[Change]) -> list[dict[str, str | None]]:

@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from perflab.errors import PerflabError
+from perflab.fsutil import read_text_bounded
 from perflab.kernel.config import canonical
 from perflab.kernel.modules import module_name
 
 USER_GROUPS_DIR = Path(".perflab") / "kernel-groups"
+GROUP_FILE_LIMIT = 1024 * 1024  # a group file is a few KB of TOML
 
 
 @dataclass
@@ -181,11 +183,7 @@ def _top_line(where: _Locator, key: str) -> int:
 
 def load_group_file(path: str | Path) -> Group:
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        reason = getattr(error, "strerror", None) or error
-        raise PerflabError(f"{path}: cannot read: {reason}") from error
+    text = read_text_bounded(path, limit=GROUP_FILE_LIMIT, what="group file")
     return parse_groups(text, str(path))
 
 

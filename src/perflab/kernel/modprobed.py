@@ -14,33 +14,42 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from perflab.errors import PerflabError
+from perflab.fsutil import read_bounded
 from perflab.kernel.config import KernelConfig
 from perflab.kernel.kbuild import ModuleMap
 from perflab.kernel.kconfig_explain import KernelKconfig, dependency_symbols, has_prompt, selector_terms
 from perflab.kernel.modules import module_name
 
 _MODULE_RE = re.compile(r"[A-Za-z0-9_-]+\Z")
+#: Largest module list read: a real one is a few KB (a few hundred modules).
+MODULE_LIST_LIMIT = 4 * 1024 * 1024
 
 
 def read_modprobed_db(path: str | Path) -> list[str]:
     """Module names, normalised (``-`` → ``_``), in file order without duplicates.
 
-    One module per line; blank lines and ``#`` comments (whole-line or trailing) are ignored.
+    A modprobed-db list (one module per line; blank lines and ``#`` comments, whole-line or trailing,
+    are ignored), or what ``lsmod`` prints or ``/proc/modules`` holds: the ``Module Size Used by``
+    header is skipped and the first word of each line is the module, as the kernel's ``LSMOD=`` takes
+    it (scripts/kconfig/streamline_config.pl). A line with more words must carry a size as its second.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError as error:
-        raise PerflabError(f"{path}: cannot read: {error.strerror or error}") from error
+    text = read_bounded(path, limit=MODULE_LIST_LIMIT, what="module list").decode("utf-8", errors="replace")
     names: list[str] = []
     seen: set[str] = set()
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.split("#", 1)[0].strip()
-        if not line:
+    first = True
+    for number, raw in enumerate(text.split("\n"), start=1):
+        words = raw.split("#", 1)[0].split()
+        if not words:
             continue
-        if not _MODULE_RE.match(line):
-            raise PerflabError(f"{path}:{number}: not a module name: {line!r}")
-        name = module_name(line)
+        if first and words[:2] == ["Module", "Size"]:  # lsmod's header
+            first = False
+            continue
+        first = False
+        if not _MODULE_RE.match(words[0]) or (len(words) > 1 and not words[1].isdigit()):
+            shown = " ".join(words)
+            raise PerflabError(f"{path}:{number}: not a module name (nor an lsmod line): {shown!r}")
+        name = module_name(words[0])
         if name not in seen:
             seen.add(name)
             names.append(name)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from perflab.errors import PerflabError
+from perflab.fsutil import read_bounded
 
 PROC_MODULES = Path("/proc/modules")
 
@@ -25,11 +26,13 @@ def module_name(text: str) -> str:
     return base.replace("-", "_")
 
 
+#: Largest module list read (Debian 6.12's modules.builtin.modinfo is ~0.5 MB).
+MODULE_FILE_LIMIT = 64 * 1024 * 1024
+
+
 def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8", errors="surrogateescape")
-    except OSError as error:
-        raise PerflabError(f"{path}: cannot read: {error.strerror or error}") from error
+    return read_bounded(path, limit=MODULE_FILE_LIMIT, what="module list").decode(
+        "utf-8", errors="surrogateescape")
 
 
 def parse_module_list(text: str, label: str) -> list[str]:
@@ -93,10 +96,7 @@ class ModuleTree:
             tree.builtin = set(parse_module_list(_read(path), str(path)))
         if "modules.builtin.modinfo" not in tree.missing:
             path = directory / "modules.builtin.modinfo"
-            try:
-                data = path.read_bytes()
-            except OSError as error:
-                raise PerflabError(f"{path}: cannot read: {error.strerror or error}") from error
+            data = read_bounded(path, limit=MODULE_FILE_LIMIT, what="module list")
             tree.modinfo = parse_modinfo(data, str(path))
             tree.builtin |= set(tree.modinfo)
         return tree

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from perflab.errors import PerflabError
+from perflab.fsutil import read_bounded
 
 PROC_CRYPTO = Path("/proc/crypto")
 
@@ -83,10 +84,7 @@ def parse_proc_crypto(text: str, label: str = str(PROC_CRYPTO)) -> list[CryptoDr
 
 
 def read_proc_crypto(path: Path = PROC_CRYPTO) -> list[CryptoDriver]:
-    try:
-        text = path.read_text()
-    except OSError as error:
-        raise PerflabError(f"{path}: cannot read: {error.strerror or error}") from error
+    text = read_bounded(path, what="/proc/crypto copy").decode("utf-8", errors="replace")
     return parse_proc_crypto(text, str(path))
 
 

@@ -1,0 +1,84 @@
+"""`perflab vm run` / `vm stress` with real QEMU (TCG) and a real Debian kernel.
+
+What must always hold is asserted (output, exit codes, statuses, labels); never a timing.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+PERFLAB = [sys.executable, "-m", "perflab"]
+TCG = "emulated (TCG): not hardware performance"
+
+
+def vm(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*PERFLAB, "vm", *args], capture_output=True, text=True, timeout=timeout)
+
+
+def test_uname_and_a_python_one_liner_from_the_host_filesystem(generic_deb: Path, tmp_path: Path) -> None:
+    release = generic_deb.name.split("_", 1)[0].removeprefix("linux-image-")
+    script = "import os, platform, sys; print(platform.release(), os.getcwd(), sys.executable)"
+    done = vm("run", "--kernel", str(generic_deb), "--accel", "tcg", "--json", "--",
+              "sh", "-c", f'uname -r && {sys.executable} -c "{script}" && touch /usr/perflab-guest-write')
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["status"] == "ok" and result["accel"] == "tcg" and result["label"] == TCG
+    assert result["machine"] == "microvm" and "PVH" in " ".join(result["notes"])
+    lines = result["runs"][0]["stdout"].splitlines()
+    assert lines[0] == release  # the guest's kernel, not the host's
+    assert lines[1] == f"{release} {Path.cwd()} {sys.executable}"
+    assert result["boot_to_init_s"] > 0 and result["runs"][0]["guest_s"] > 0
+    assert not Path("/usr/perflab-guest-write").exists()  # the guest's writes stay in its overlay
+    assert TCG in done.stderr
+
+
+def test_a_failing_command_returns_its_exit_code_and_stderr(generic_deb: Path) -> None:
+    done = vm("run", "--kernel", str(generic_deb), "--accel", "tcg", "--",
+              "sh", "-c", "echo to-stdout; echo to-stderr >&2; exit 7")
+    assert done.returncode == 7
+    assert done.stdout == "to-stdout\n"
+    assert "to-stderr" in done.stderr and "command-failed" in done.stderr
+
+
+def test_a_hung_guest_is_killed_by_the_watchdog(generic_deb: Path) -> None:
+    """No /init and a root device that never appears: the kernel waits forever (rootwait)."""
+    started = time.monotonic()
+    done = vm("run", "--kernel", str(generic_deb), "--accel", "tcg", "--timeout", "10",
+              "--append", "rdinit=/nonexistent root=/dev/vdz rootwait", "--", "true")
+    assert done.returncode == 124, done.stderr
+    assert "timed-out" in done.stderr and "watchdog" in done.stderr
+    assert time.monotonic() - started < 200  # perflab itself did not hang
+
+
+def test_a_planted_warning_in_the_kernel_log_fails_the_run(generic_deb: Path) -> None:
+    done = vm("run", "--kernel", str(generic_deb), "--accel", "tcg", "--",
+              "sh", "-c", "echo 'WARNING: planted by perflab test' > /dev/kmsg")
+    assert done.returncode == 3, done.stderr
+    assert "kernel-error" in done.stderr and "WARNING: planted by perflab test" in done.stderr
+
+
+def test_stress_loads_and_unloads_a_module_and_reports_the_first_failure(generic_deb: Path) -> None:
+    cycle = "modprobe algif_hash && rmmod algif_hash af_alg"
+    done = vm("stress", "--kernel", str(generic_deb), "--accel", "tcg", "--repeat", "20", "--",
+              "sh", "-c", cycle)
+    assert done.returncode == 0, done.stderr
+    assert "20/20 runs passed" in done.stderr
+    failing = vm("stress", "--kernel", str(generic_deb), "--accel", "tcg", "--repeat", "20", "--",
+                 "sh", "-c", "test ! -e /tmp/seen-twice || exit 5; [ -e /tmp/seen ] && touch /tmp/seen-twice;"
+                 " touch /tmp/seen")
+    assert failing.returncode == 5, failing.stderr
+    assert "first failure at run 2 of 20" in failing.stderr
+
+
+def test_bad_kernel_is_one_clear_line(tmp_path: Path) -> None:
+    done = vm("run", "--kernel", str(tmp_path / "nope"), "--", "true")
+    assert done.returncode == 1
+    assert done.stderr.strip().count("\n") == 0 and "Traceback" not in done.stderr
+    assert "not a kernel file" in done.stderr
