@@ -188,7 +188,8 @@ env = {{ SUITE_WORK = "5000" }}
     assert "SUITE_WORK" not in os.environ  # restored after every block
     for c in bench.commands:
         for r in c.runs:
-            assert r.wall_ns >= 10_000_000  # the calibrated loop lasts at least 10 ms
+            n = int(r.metrics["iterations"])
+            assert n >= 1 and n & (n - 1) == 0  # a power of two, from the calibration
             assert r.metrics["per_call_s"] == pytest.approx(r.wall_ns / 1e9 / r.metrics["iterations"])
     cells = {c.variant: c for c in suite_cells(bench)}
     assert cells["small"].samples["wall"] == [r.metrics["per_call_s"] for r in bench.commands[0].runs]
@@ -200,3 +201,14 @@ def test_filter_and_variant_selection(tmp_path: Path) -> None:
         run_suite(spec, SuiteRunOptions(filter="^nothing$"), Store.open())
     with pytest.raises(Exception, match="no variant named 'three'"):
         run_suite(spec, SuiteRunOptions(variants=["three"]), Store.open())
+
+
+def test_calibration_stops_once_a_loop_lasts_10_ms() -> None:
+    """A call that sleeps 1 ms: 16 calls last at least 16 ms, so calibration never goes past 16 (the
+    only bound that holds under any load: a sleep is never shorter than asked)."""
+    import time
+
+    from perflab.bench.inprocess import calibrate
+
+    n = calibrate(time.sleep, (0.001,))
+    assert 1 <= n <= 16 and n & (n - 1) == 0
