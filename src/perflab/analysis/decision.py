@@ -121,10 +121,9 @@ def _speedup(baseline: np.ndarray, candidate: np.ndarray, higher_is_better: bool
 
 
 def _mann_whitney(a: np.ndarray, b: np.ndarray) -> float:
-    from scipy.stats import mannwhitneyu
+    from perflab.stats.mann_whitney import mann_whitney_u
 
-    p = float(mannwhitneyu(a, b, alternative="two-sided").pvalue)
-    return p if np.isfinite(p) else 1.0
+    return mann_whitney_u(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)).p_value
 
 
 def decide(

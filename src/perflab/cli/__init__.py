@@ -18,6 +18,7 @@ from typer.core import TyperGroup  # noqa: E402
 
 from perflab import __version__  # noqa: E402
 from perflab.cli._fastparse import install_plain_coercion  # noqa: E402
+from perflab.cli.help import polish  # noqa: E402
 from perflab.errors import PerflabError  # noqa: E402
 
 
@@ -25,6 +26,7 @@ class _RootGroup(TyperGroup):
     """The root group parses its own options (--help, --version) without typer's pydantic adapters."""
 
     def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        polish(self, ctx)
         install_plain_coercion([*self.params, self.get_help_option(ctx)])
         return super().parse_args(ctx, args)
 
@@ -34,7 +36,7 @@ app = typer.Typer(
     name="perflab",
     help="Honest performance engineering on Linux: measure → tune → compare → decide → report.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
 

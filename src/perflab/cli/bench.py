@@ -41,7 +41,7 @@ class _BenchCommand(TyperCommand):
 
 def register(app: typer.Typer) -> None:
     """Attach this module's commands to the root app."""
-    app.command("bench", cls=_BenchCommand, no_args_is_help=True)(_with_cli_gc(bench_command))
+    app.command("bench", cls=_BenchCommand)(_with_cli_gc(bench_command))
 
 
 class _CliGc:
@@ -120,7 +120,8 @@ def bench_command(
     cleanup: Annotated[list[str] | None, typer.Option(
         "--cleanup", "-c", help="Run once after a command's runs.")] = None,
     timeout: Annotated[float | None, typer.Option(
-        "--timeout", help="Kill a run (its whole process group) after S seconds; recorded as timed out.")]
+        "--timeout", help="Kill a run (its whole process group) after S seconds; recorded as timed out.",
+        show_default="none, a run may take as long as it takes")]
     = None,
     input_file: Annotated[str | None, typer.Option(
         "--input", metavar="<path>", help="File fed to each run's stdin.")] = None,
@@ -271,6 +272,10 @@ def _commands(ctx: typer.Context, commands: list[str] | None, *, name: list[str]
 
     argv_command = ctx.meta.get(_ARGV_KEY)
     templates = list(commands or [])
+    if argv_command is None and not templates:
+        from perflab.cli.help import usage_error
+
+        usage_error(ctx, "no command to measure: perflab bench 'CMD' … or perflab bench -- CMD ARG…")
     if argv_command is not None and templates:  # an empty argv after -- is refused in parse_args
         raise PerflabError("give commands either as quoted strings or after --, not both")
     parameters = []

@@ -17,6 +17,7 @@ import numpy as np
 from perflab.errors import PerflabError
 from perflab.stats._arrays import ArrayLike, Seed, as_samples, check_confidence, rng_from
 from perflab.stats.bootstrap import MIN_CI_SAMPLES, NAN_CI, ratio_ci
+from perflab.stats.mann_whitney import mann_whitney_u
 
 Verdict = Literal["faster", "slower", "no significant change", "inconclusive"]
 
@@ -76,8 +77,6 @@ def _evidence(
     n_boot: int,
     rng: np.random.Generator,
 ) -> _Evidence:
-    from scipy.stats import mannwhitneyu
-
     a = as_samples(baseline, "baseline")
     b = as_samples(candidate, "candidate")
     na, nb = int(a.size), int(b.size)
@@ -98,9 +97,7 @@ def _evidence(
             f"ratio of medians undefined (baseline median {med_a:g}, candidate median {med_b:g})",
         )  # fmt: skip
     ratio = med_b / med_a
-    p = float(mannwhitneyu(a, b, alternative="two-sided").pvalue)
-    if not np.isfinite(p):  # all values identical across both sets: no evidence of any difference
-        p = 1.0
+    p = mann_whitney_u(a, b).p_value  # 1.0 when all values are identical: no evidence of any difference
     ci = ratio_ci(a, b, np.median, confidence=confidence, n_boot=n_boot, seed=rng)
     blocker = None
     if not all(np.isfinite(ci)):

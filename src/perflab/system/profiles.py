@@ -86,7 +86,8 @@ def _locate(name: str, dirs: list[Path], relative_to: Path | None) -> Path:
         except PermissionError:  # an unreadable search dir (another user's state dir) is skipped
             continue
     shown = ", ".join(str(d) for d in dirs)
-    raise PerflabError(f"no profile {name!r} (looked in {shown}); `perflab system audit` lists knobs")
+    raise PerflabError(f"no profile {name!r} (looked in {shown}); "
+                       "`perflab system profiles` lists the profiles")
 
 
 def load_profile(name_or_path: str | None = None, *, profile_file: str | Path | None = None) -> Profile:
