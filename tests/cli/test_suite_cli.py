@@ -49,12 +49,19 @@ def test_example_suite_runs_from_its_directory(tmp_path: Path) -> None:
 
 
 def test_ctrl_c_keeps_what_was_measured(tmp_path: Path) -> None:
+    count = tmp_path / "count"
     (tmp_path / "perflab.toml").write_text(
-        '[suite]\nruns = 200\nwarmup = 0\n[[benchmark]]\nname = "nap"\nargv = ["sleep", "0.05"]\n'
+        '[suite]\nruns = 200\nwarmup = 0\n[[benchmark]]\nname = "nap"\n'
+        f'argv = ["sh", "-c", "echo x >> {count}; sleep 0.05"]\n'
         '[[variant]]\nname = "a"\n[[variant]]\nname = "b"\n'
     )
     proc = perflab_cli("suite", "run", "-q", cwd=tmp_path)
-    time.sleep(3)
+    # Ctrl-C once runs are under way (a fixed sleep lost the race on a loaded machine: the signal arrived
+    # during start-up, before anything was measured)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (not count.exists() or len(count.read_text().split()) < 3):
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.02)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err

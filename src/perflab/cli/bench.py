@@ -272,10 +272,6 @@ def _commands(ctx: typer.Context, commands: list[str] | None, *, name: list[str]
 
     argv_command = ctx.meta.get(_ARGV_KEY)
     templates = list(commands or [])
-    if argv_command is None and not templates:
-        from perflab.cli.help import usage_error
-
-        usage_error(ctx, "no command to measure: perflab bench 'CMD' … or perflab bench -- CMD ARG…")
     if argv_command is not None and templates:  # an empty argv after -- is refused in parse_args
         raise PerflabError("give commands either as quoted strings or after --, not both")
     parameters = []
@@ -288,6 +284,10 @@ def _commands(ctx: typer.Context, commands: list[str] | None, *, name: list[str]
         parameters.append(parse_parameter_scan(*parameter_scan, step))
     elif step is not None:
         raise PerflabError("--step needs --parameter-scan")
+    if argv_command is None and not templates:
+        from perflab.cli.help import usage_error
+
+        usage_error(ctx, "no command to measure: perflab bench 'CMD' … or perflab bench -- CMD ARG…")
     return expand([argv_command] if argv_command is not None else templates, names=name or [],
                   shell=shell, parameters=parameters, prepare=prepare or [], setup=setup or [],
                   cleanup=cleanup or [])
