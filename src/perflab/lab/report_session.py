@@ -24,6 +24,14 @@ from perflab.store.db import Store
 from perflab.store.model import Benchmark
 
 ALL_RESULTS = 1 << 62
+#: kinds that store a decision of their own instead of per-command summaries: the summaries behind
+#: their distribution plots are computed now, and the page says so
+OWN_ANALYSIS = {
+    "tune-try": "per-variant summaries computed now from the stored runs (a trial stores its comparisons "
+                "and decision, which are shown as stored)",
+    "suite": "per-cell summaries (median with a bootstrap CI, outliers) computed now from the stored runs "
+             "for these plots; the suite table shows the suite's stored analysis (order-statistics CIs)",
+}
 
 
 @dataclass
@@ -53,7 +61,7 @@ def _created(benchmark: Benchmark) -> datetime:
 
 
 def _suite_of(benchmark: Benchmark) -> str | None:
-    suite = benchmark.settings.get("suite")
+    suite = benchmark.settings.get("suite_name") or benchmark.settings.get("suite")
     if isinstance(suite, dict):
         suite = suite.get("name")
     return str(suite) if suite is not None else None
@@ -96,12 +104,11 @@ def view_of(benchmark: Benchmark) -> ResultView:
         return ResultView(benchmark, [], [], environment_warnings(benchmark.environment),
                           benchmark.analysis, emulated=_emulated(benchmark))
     recomputed = None
-    if benchmark.kind == "tune-try":
+    if benchmark.kind in OWN_ANALYSIS:
         fresh = analyze(benchmark)
-        commands, comparisons = fresh["commands"], _trial_comparisons(benchmark.analysis)
-        warnings = fresh["warnings"]
-        recomputed = ("per-variant summaries computed now from the stored runs (a trial stores its "
-                      "comparisons and decision, which are shown as stored)")
+        commands, warnings = fresh["commands"], fresh["warnings"]
+        comparisons = _trial_comparisons(benchmark.analysis) if benchmark.kind == "tune-try" else []
+        recomputed = OWN_ANALYSIS[benchmark.kind]
     else:
         analysis = stored_or_fresh(benchmark)
         if analysis is not benchmark.analysis:
