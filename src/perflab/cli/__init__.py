@@ -55,7 +55,7 @@ def _root(
 
 
 def _register() -> None:
-    from perflab.cli import bench, crypto, kernel, report, results, system, tune, vm
+    from perflab.cli import bench, crypto, exp, idea, kernel, report, results, system, tune, vm
 
     bench.register(app)
     results.register(app)
@@ -65,6 +65,9 @@ def _register() -> None:
     app.add_typer(kernel.app, name="kernel")
     app.add_typer(crypto.app, name="crypto")
     app.add_typer(vm.app, name="vm")
+    app.add_typer(idea.app, name="idea")
+    app.add_typer(exp.app, name="exp")
+    app.command("tracker")(exp.tracker_command)
 
 
 def main() -> None:
