@@ -52,9 +52,9 @@ def parse_since(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _created(benchmark: Benchmark) -> datetime:
+def _moment(text: str) -> datetime:
     try:
-        moment = datetime.fromisoformat(benchmark.created_at)
+        moment = datetime.fromisoformat(text)
     except ValueError:
         return datetime.min.replace(tzinfo=UTC)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
@@ -79,7 +79,7 @@ def select(store: Store, ids: Sequence[str] = (), suite: str | None = None,
         if not chosen:
             raise PerflabError(f"no stored result belongs to suite {suite!r} in {store.url}")
     if since is not None:
-        chosen = [b for b in chosen if _created(b) >= since]
+        chosen = [b for b in chosen if _moment(b.created_at) >= since]
     return chosen
 
 
@@ -134,8 +134,35 @@ def gather(store: Store, ids: Sequence[str] = (), suite: str | None = None,
            since: str | None = None) -> ReportData:
     """Everything the page shows for this scope, read from the store."""
     chosen = select(store, ids, suite, parse_since(since) if since else None)
+    extras: dict[str, Any] = {}
+    if not ids and suite is None:  # the method's records belong to the whole store, not to a selection
+        method = method_records(store, parse_since(since) if since else None)
+        if method:
+            extras["method"] = method
     return ReportData(store_url=store.url, generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
-                      scope=_scope(ids, suite, since), results=[view_of(b) for b in chosen])
+                      scope=_scope(ids, suite, since), results=[view_of(b) for b in chosen], extras=extras)
+
+
+def method_records(store: Store, since: datetime | None = None) -> dict[str, Any] | None:
+    """Ideas (with tier and last verdict) and experiments (with their decision), or None when the store
+    holds neither."""
+    from perflab.lab.ideas import views
+    from perflab.store.method import MethodRecords
+
+    records = MethodRecords(store)
+    ideas = [v.to_dict() for v in views(records)]
+    experiments = records.experiments()
+    if since is not None:
+        experiments = [e for e in experiments if _moment(e.created_at) >= since]
+    if not ideas and not experiments:
+        return None
+    titles = {i["id"]: i["title"] for i in ideas}
+    return {"ideas": ideas, "experiments": [
+        {"id": e.id, "idea_id": e.idea_id, "idea": titles.get(e.idea_id, f"idea {e.idea_id}"),
+         "state": e.state, "verdict": e.verdict, "created_at": e.created_at, "updated_at": e.updated_at,
+         "decision": e.record.get("decision"),
+         "baseline_id": (e.record.get("baseline") or {}).get("benchmark_id"),
+         "candidate_id": (e.record.get("candidate") or {}).get("benchmark_id")} for e in experiments]}
 
 
 def write_report(output: str | os.PathLike[str], *, db: str | None = None, ids: Sequence[str] = (),

@@ -10,12 +10,15 @@ from dataclasses import asdict
 from pathlib import Path
 
 from perflab.analysis.benchmark import analyze, comparison_to_dict
+from perflab.analysis.decision import DecisionRule
 from perflab.analysis.samples import samples
 from perflab.env.capture import capture_environment
 from perflab.kernel.crypto_bench import KERNEL, BenchSettings, CryptoResult, SizeThroughput, to_benchmark
+from perflab.lab.experiment import Experiments, Plan, parse_inputs
 from perflab.lab.tune_try import MetricComparison
 from perflab.stats.compare import compare_many
 from perflab.store.db import Store
+from perflab.store.method import MethodRecords
 from perflab.store.model import Benchmark
 from tests.report.helpers import real_benchmark, synthetic
 
@@ -75,10 +78,28 @@ def crypto() -> Benchmark:
     return bench
 
 
+def method(store: Store, workdir: Path) -> None:
+    """Two ideas (one titled with markup) and one real experiment: 10 ms sleeps against ``true``, three
+    inputs, decided by the method's rule."""
+    records = MethodRecords(store)
+    records.add_idea(SCRIPT_NAME, "low", "high", note=IMG_NAME)
+    idea = records.add_idea("skip the sleep", "high", "low", location="work.sh:1")
+    workdir.mkdir(exist_ok=True)
+    for name in ("a", "b", "c"):
+        (workdir / f"{name}.in").write_text("0.01\n")
+    experiments = Experiments(records)
+    plan = Plan(command=["sh", "-c", 'sleep "$(cat "$0")"', "{input}"],
+                inputs=parse_inputs(["a.in", "b.in", "c.in"], workdir), cwd=str(workdir), seed=3)
+    exp = experiments.start(idea, plan, accept_noisy="a test machine shared with other work")
+    experiments.run(exp, command=["true", "{input}"])
+    experiments.decide(exp, DecisionRule())
+
+
 def build(path: Path) -> str:
     """Write the fixed store at ``path``; returns its URL."""
     url = f"sqlite:///{path}"
     with Store.open(url) as store:
         for bench in (seeded_bench(), hostile_bench(), trial(), crypto()):
             store.save(bench)
+        method(store, path.parent / "experiment")
     return url

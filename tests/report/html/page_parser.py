@@ -12,6 +12,8 @@ class PageFacts(HTMLParser):
         self.results: list[dict[str, str]] = []  # overview rows
         self.commands: list[dict[str, str]] = []
         self.comparisons: list[dict[str, str]] = []
+        self.experiments: list[dict[str, str]] = []
+        self.ideas: list[dict[str, str]] = []
         self.ids: set[str] = set()
         self.tags: dict[str, int] = {}
         self._table_result: str | None = None
@@ -34,6 +36,9 @@ class PageFacts(HTMLParser):
         elif tag == "tr" and a.get("class") == "comparison":
             self._row = {**a, "result": self._table_result or ""}
             self.comparisons.append(self._row)
+        elif tag == "tr" and a.get("class") in ("experiment-row", "idea-row"):
+            self._row = dict(a)
+            (self.experiments if a["class"] == "experiment-row" else self.ideas).append(self._row)
         elif tag == "td" and self._row is not None:
             if "data-verdict" in a:
                 self._row["verdict"] = a["data-verdict"]
@@ -49,7 +54,7 @@ class PageFacts(HTMLParser):
             text = "".join(self._text).strip()
             if "verdict" in self._cell_class.split():
                 self._row["verdict_text"] = text
-            elif self._cell_class == "name":
+            elif self._cell_class in ("name", "title"):
                 self._row["name_text"] = text
             self._text = None
         elif tag == "tr":

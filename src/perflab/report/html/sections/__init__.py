@@ -32,13 +32,14 @@ def builders() -> list[Builder]:
         comparisons,
         crypto,
         generic,
+        method,
         overview,
         suites,
         tuning,
     )
 
-    return [overview.build, suites.build, benchmarks.build, comparisons.build, tuning.build, crypto.build,
-            generic.build]
+    return [overview.build, method.build, suites.build, benchmarks.build, comparisons.build, tuning.build,
+            crypto.build, generic.build]
 
 
 def build_sections(data: ReportData) -> list[Section]:
