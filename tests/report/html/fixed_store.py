@@ -15,6 +15,7 @@ from perflab.analysis.samples import samples
 from perflab.env.capture import capture_environment
 from perflab.kernel.crypto_bench import KERNEL, BenchSettings, CryptoResult, SizeThroughput, to_benchmark
 from perflab.lab.experiment import Experiments, Plan, parse_inputs
+from perflab.lab.suite import analyze_cells
 from perflab.lab.tune_try import MetricComparison
 from perflab.stats.compare import compare_many
 from perflab.store.db import Store
@@ -78,6 +79,25 @@ def crypto() -> Benchmark:
     return bench
 
 
+def suite() -> Benchmark:
+    """A suite result as `perflab suite run` stores it: one command per benchmark × input × variant
+    cell, analysed by the suite analysis (speedups, Holm across the suite, TOTAL, geometric mean)."""
+    cells = []
+    for b, (median, gain) in {"gzip": (0.020, 0.7), SCRIPT_NAME: (0.050, 1.0)}.items():
+        for inp in ("text", "random"):
+            for v, factor in (("fast", 1.0), ("default", gain)):
+                cell = synthetic(f"{b}/{inp}/{v}", median * factor, 12, cv=0.02, seed=len(cells) + 10)
+                cell.parameters = {"benchmark": b, "input": inp, "variant": v}
+                cells.append(cell)
+    bench = Benchmark(commands=cells, created_at="2026-11-24T10:00:00+00:00", kind="suite",
+                      environment=capture_environment(),
+                      settings={"suite_name": "compressors", "suite_path": "perflab.toml",
+                                "reference": "fast", "variants": ["fast", "default"], "metrics": ["wall"],
+                                "primary": "wall", "directions": {"wall": False}})
+    bench.analysis = analyze_cells(bench, seed=1)
+    return bench
+
+
 def method(store: Store, workdir: Path) -> None:
     """Two ideas (one titled with markup) and one real experiment: 10 ms sleeps against ``true``, three
     inputs, decided by the method's rule."""
@@ -99,7 +119,7 @@ def build(path: Path) -> str:
     """Write the fixed store at ``path``; returns its URL."""
     url = f"sqlite:///{path}"
     with Store.open(url) as store:
-        for bench in (seeded_bench(), hostile_bench(), trial(), crypto()):
+        for bench in (seeded_bench(), hostile_bench(), trial(), crypto(), suite()):
             store.save(bench)
         method(store, path.parent / "experiment")
     return url

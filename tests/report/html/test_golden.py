@@ -25,7 +25,7 @@ def test_the_page_lists_exactly_the_stored_results(fixed: tuple[str, Path]) -> N
     stored = _stored(url)
     assert [(r["data-result"], r["data-kind"]) for r in found.results] == [
         (str(b.id), b.kind) for b in stored]
-    assert {b.kind for b in stored} == {"bench", "tune-try", "crypto", "experiment"}
+    assert {b.kind for b in stored} == {"bench", "tune-try", "crypto", "experiment", "suite"}
 
 
 def test_every_command_median_and_ci_is_the_stored_one(fixed: tuple[str, Path]) -> None:
@@ -64,10 +64,10 @@ def test_every_verdict_ratio_and_ci_is_the_stored_one(fixed: tuple[str, Path]) -
 def test_sections_have_headings_and_anchors(fixed: tuple[str, Path]) -> None:
     _, page = fixed
     found = facts(page.read_text())
-    assert {"overview", "method", "benchmarks", "comparisons", "tune-try", "crypto"} <= found.ids
+    assert {"overview", "method", "suites", "benchmarks", "comparisons", "tune-try", "crypto"} <= found.ids
     assert found.tags.get("script", 0) == 0 and found.tags.get("img", 0) == 0
-    assert found.tags["svg"] == 8  # samples of 5 results (2 bench, 2 experiment, 1 trial), comparisons,
-    # trials, crypto
+    assert found.tags["svg"] == 10  # samples of 6 results (2 bench, 2 experiment, trial, suite),
+    # comparisons, trials, crypto, suite speedups
     assert found.tags["details"] >= 4  # the environment of each result
 
 
@@ -83,3 +83,23 @@ def test_tracker_and_ideas_are_the_stored_records(fixed: tuple[str, Path]) -> No
         experiments
     assert {i["data-idea"]: i["name_text"] for i in found.ideas} == ideas
     assert len(experiments) == 1 and len(ideas) == 2
+
+
+def test_suite_table_holds_the_stored_speedups_total_and_geomean(fixed: tuple[str, Path]) -> None:
+    url, page = fixed
+    found = facts(page.read_text())
+    suite = next(b for b in _stored(url) if b.kind == "suite")
+    analysis = suite.analysis
+    rows = [(r["benchmark"], r["input"]) for r in analysis["rows"]]
+    assert [(r["data-benchmark"], r["data-input"]) for r in found.suite_rows] == rows
+    expected = [(r["speedups"]["default"]["wall"]["speedup"], *r["speedups"]["default"]["wall"]["speedup_ci"],
+                 r["speedups"]["default"]["wall"]["verdict"]) for r in analysis["rows"]]
+    shown = [(_f(s["data-speedup"]), _f(s["data-ci-low"]), _f(s["data-ci-high"]), s["verdict"])
+             for s in found.speedups]
+    assert shown == expected
+    verdicts = {v for *_, v in expected}  # gzip gains; the other benchmark's variants are equal
+    assert "faster" in verdicts and verdicts & {"no significant change", "inconclusive"}
+    assert "TOTAL" in found.row_heads and "Geometric mean" in found.row_heads
+    html = page.read_text()
+    geo = analysis["totals"]["wall"]["geomean_speedup"]["default"]
+    assert f"{geo['value']:.3f} [{geo['ci'][0]:.3f}, {geo['ci'][1]:.3f}]×" in html

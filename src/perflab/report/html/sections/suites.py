@@ -82,8 +82,10 @@ def _block(result: ResultView) -> dict[str, Any]:
             "message": b.message, "name": settings.get("suite_name") or "unnamed suite",
             "path": settings.get("suite_path"), "primary": primary, "tables": tables,
             "svg": svg if whiskers else None, "legend": legend, "alpha": analysis.get("alpha"),
-            "holm": analysis.get("holm_family"), "revisions": flatten(settings.get("revisions") or {}),
-            "inputs": flatten(settings.get("inputs") or {}), "warnings": result.warnings,
+            "holm": analysis.get("holm_family"),
+            "revisions": flatten(settings["revisions"]) if settings.get("revisions") else [],
+            "inputs": flatten(settings["inputs"]) if settings.get("inputs") else [],
+            "warnings": result.warnings,
             "environment": flatten(b.environment) if b.environment else []}
 
 
