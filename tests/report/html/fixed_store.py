@@ -14,7 +14,8 @@ from perflab.analysis.decision import DecisionRule
 from perflab.analysis.samples import samples
 from perflab.env.capture import capture_environment
 from perflab.kernel.crypto_bench import KERNEL, BenchSettings, CryptoResult, SizeThroughput, to_benchmark
-from perflab.lab.experiment import Experiments, Plan, parse_inputs
+from perflab.lab.experiment import Experiments
+from perflab.lab.experiment_plan import Plan, parse_inputs
 from perflab.lab.suite import analyze_cells
 from perflab.lab.tune_try import MetricComparison
 from perflab.stats.compare import compare_many
