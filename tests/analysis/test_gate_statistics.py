@@ -6,6 +6,7 @@ checks the gate's false-alarm rate over many seeded trials against a computed bi
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from scipy.stats import binom
 
 from perflab.analysis.history import change_points
@@ -71,3 +72,16 @@ def test_history_finds_the_planted_step_and_nothing_in_a_flat_series() -> None:
     assert step.index == 12 and 1.10 < step.ratio < 1.20
     (wide,) = change_points(stepped, window=3)
     assert wide.index == 12
+
+
+def test_fast_mann_whitney_matches_scipy_asymptotic() -> None:
+    from scipy.stats import mannwhitneyu
+
+    from perflab.analysis.history import mann_whitney_p
+
+    rng = np.random.default_rng(5)
+    for shift in (0.0, 0.01, 0.05):
+        a = np.round(rng.lognormal(0, 0.03, 40), 3)  # rounded: ties, as timer resolution gives
+        b = np.round(rng.lognormal(shift, 0.03, 55), 3)
+        expected = mannwhitneyu(a, b, alternative="two-sided", method="asymptotic").pvalue
+        assert mann_whitney_p(list(a), list(b)) == pytest.approx(expected, rel=1e-9, abs=1e-15)
