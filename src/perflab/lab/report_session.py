@@ -24,6 +24,9 @@ from perflab.store.db import Store
 from perflab.store.model import Benchmark
 
 ALL_RESULTS = 1 << 62
+#: kinds whose figures all live in the stored analysis: their runs are not timings of a command (crypto
+#: batches, anns worker processes), so no per-command wall-time summary is made of them
+FIGURES_ONLY = {"crypto", "anns"}
 #: kinds that store a decision of their own instead of per-command summaries: the summaries behind
 #: their distribution plots are computed now, and the page says so
 OWN_ANALYSIS = {
@@ -100,7 +103,7 @@ def _trial_comparisons(analysis: dict[str, Any]) -> list[dict[str, Any]]:
 
 def view_of(benchmark: Benchmark) -> ResultView:
     """One stored result with the figures its sections show."""
-    if benchmark.kind == "crypto" or not benchmark.commands:
+    if benchmark.kind in FIGURES_ONLY or not benchmark.commands:
         return ResultView(benchmark, [], [], environment_warnings(benchmark.environment),
                           benchmark.analysis, emulated=_emulated(benchmark))
     recomputed = None

@@ -14,10 +14,12 @@ from perflab.analysis.decision import DecisionRule
 from perflab.analysis.samples import samples
 from perflab.env.capture import capture_environment
 from perflab.kernel.crypto_bench import KERNEL, BenchSettings, CryptoResult, SizeThroughput, to_benchmark
+from perflab.lab.anns_session import AnnsRequest, run_anns
 from perflab.lab.experiment import Experiments
 from perflab.lab.experiment_plan import Plan, parse_inputs
 from perflab.lab.suite import analyze_cells
 from perflab.lab.tune_try import MetricComparison
+from perflab.packs.anns.engines.base import Settings as AnnsSettings
 from perflab.stats.compare import compare_many
 from perflab.store.db import Store
 from perflab.store.method import MethodRecords
@@ -99,6 +101,17 @@ def suite() -> Benchmark:
     return bench
 
 
+def vector_search() -> Benchmark:
+    """A real `perflab anns run` (worker processes) on a small seeded synthetic set: an emulated engine,
+    a native one and one that is not installed (it must be listed, not dropped)."""
+    request = AnnsRequest(dataset="synthetic:1500:8", queries=30, processes=3, allow_few_processes=True,
+                          engines=["bruteforce", "hnswlib", "no_such_module:Engine"],
+                          settings=AnnsSettings(ef_sweep=[8, 64]))
+    bench = run_anns(request)
+    bench.environment = capture_environment()
+    return bench
+
+
 def method(store: Store, workdir: Path) -> None:
     """Two ideas (one titled with markup) and one real experiment: 10 ms sleeps against ``true``, three
     inputs, decided by the method's rule."""
@@ -120,7 +133,7 @@ def build(path: Path) -> str:
     """Write the fixed store at ``path``; returns its URL."""
     url = f"sqlite:///{path}"
     with Store.open(url) as store:
-        for bench in (seeded_bench(), hostile_bench(), trial(), crypto(), suite()):
+        for bench in (seeded_bench(), hostile_bench(), trial(), crypto(), suite(), vector_search()):
             store.save(bench)
         method(store, path.parent / "experiment")
     return url

@@ -17,6 +17,7 @@ class PageFacts(HTMLParser):
         self.suite_rows: list[dict[str, str]] = []
         self.speedups: list[dict[str, str]] = []
         self.row_heads: list[str] = []
+        self.anns_engines: list[dict[str, str]] = []
         self.ids: set[str] = set()
         self.tags: dict[str, int] = {}
         self._table_result: str | None = None
@@ -39,6 +40,8 @@ class PageFacts(HTMLParser):
         elif tag == "tr" and a.get("class") == "comparison":
             self._row = {**a, "result": self._table_result or ""}
             self.comparisons.append(self._row)
+        elif tag == "tr" and a.get("class") == "anns-engine":
+            self.anns_engines.append(a)
         elif tag == "tr" and a.get("class") == "suite-row":
             self._row = {**a, "result": self._table_result or ""}
             self.suite_rows.append(self._row)

@@ -25,7 +25,7 @@ def test_the_page_lists_exactly_the_stored_results(fixed: tuple[str, Path]) -> N
     stored = _stored(url)
     assert [(r["data-result"], r["data-kind"]) for r in found.results] == [
         (str(b.id), b.kind) for b in stored]
-    assert {b.kind for b in stored} == {"bench", "tune-try", "crypto", "experiment", "suite"}
+    assert {b.kind for b in stored} == {"bench", "tune-try", "crypto", "experiment", "suite", "anns"}
 
 
 def test_every_command_median_and_ci_is_the_stored_one(fixed: tuple[str, Path]) -> None:
@@ -64,10 +64,11 @@ def test_every_verdict_ratio_and_ci_is_the_stored_one(fixed: tuple[str, Path]) -
 def test_sections_have_headings_and_anchors(fixed: tuple[str, Path]) -> None:
     _, page = fixed
     found = facts(page.read_text())
-    assert {"overview", "method", "suites", "benchmarks", "comparisons", "tune-try", "crypto"} <= found.ids
+    sections = {"overview", "method", "suites", "benchmarks", "comparisons", "tune-try", "crypto", "anns"}
+    assert sections <= found.ids
     assert found.tags.get("script", 0) == 0 and found.tags.get("img", 0) == 0
-    assert found.tags["svg"] == 10  # samples of 6 results (2 bench, 2 experiment, trial, suite),
-    # comparisons, trials, crypto, suite speedups
+    assert found.tags["svg"] == 11  # samples of 6 results (2 bench, 2 experiment, trial, suite),
+    # comparisons, trials, crypto, suite speedups, anns curve
     assert found.tags["details"] >= 4  # the environment of each result
 
 
@@ -103,3 +104,15 @@ def test_suite_table_holds_the_stored_speedups_total_and_geomean(fixed: tuple[st
     html = page.read_text()
     geo = analysis["totals"]["wall"]["geomean_speedup"]["default"]
     assert f"{geo['value']:.3f} [{geo['ci'][0]:.3f}, {geo['ci'][1]:.3f}]×" in html
+
+
+def test_every_anns_engine_is_listed_with_its_run_mode(fixed: tuple[str, Path]) -> None:
+    url, page = fixed
+    html = page.read_text()
+    found = facts(html)
+    anns = next(b for b in _stored(url) if b.kind == "anns").analysis["anns"]
+    assert [e["data-engine"] for e in found.anns_engines] == list(anns["engines"])  # not installed too
+    for name, engine in anns["engines"].items():
+        row = next(e for e in found.anns_engines if e["data-engine"] == name)
+        assert row["data-run-mode"] == (engine.get("run_mode") or "unknown")
+    assert "emulated</span>" in html  # bruteforce runs as an emulation in Python and says so

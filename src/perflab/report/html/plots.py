@@ -220,3 +220,24 @@ def throughput_svg(lines: list[tuple[str, list[tuple[int, float, float | None, f
     if lines:
         ax.legend(loc="best", frameon=False, fontsize=8)
     return _svg(fig, f"Throughput against buffer size for {len(lines)} implementations", salt)
+
+
+@_themed
+def curve_svg(lines: list[tuple[str, list[tuple[float, float, float | None, float | None]]]], salt: str,
+              xlabel: str, ylabel: str) -> str:
+    """One line per series through (x, y) points with the CI of y as whiskers; y on a log scale."""
+    fig = _figure(8, 3.8, left=0.8)
+    ax = fig.subplots()
+    for i, (tag, points) in enumerate(lines):
+        colour, marker = _style(i)
+        ax.plot([p[0] for p in points], [p[1] for p in points], marker, ls="-", color=colour, label=tag,
+                ms=4)
+        for x, _, lo, hi in points:
+            if lo is not None and hi is not None and lo > 0:
+                ax.plot([x, x], [lo, hi], "-", color=colour, lw=1.5)
+    ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if lines:
+        ax.legend(loc="best", frameon=False, fontsize=8)
+    return _svg(fig, f"{ylabel} against {xlabel} for {len(lines)} series", salt)

@@ -28,6 +28,7 @@ Builder = Callable[[ReportData], Section | None]
 def builders() -> list[Builder]:
     """Every section in page order."""
     from perflab.report.html.sections import (
+        anns,
         benchmarks,
         comparisons,
         crypto,
@@ -39,7 +40,7 @@ def builders() -> list[Builder]:
     )
 
     return [overview.build, method.build, suites.build, benchmarks.build, comparisons.build, tuning.build,
-            crypto.build, generic.build]
+            crypto.build, anns.build, generic.build]
 
 
 def build_sections(data: ReportData) -> list[Section]:
