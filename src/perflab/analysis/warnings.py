@@ -27,6 +27,8 @@ def environment_warnings(environment: dict[str, Any]) -> list[str]:
     out: list[str] = []
     if not environment:
         return out
+    if environment.get("emulation"):
+        out.append(f"{environment['emulation']}: measured inside an emulated guest (perflab vm)")
     load = environment.get("loadavg")
     cores = environment.get("cores_logical") or 0
     if load and cores and load[0] / cores > LOAD_PER_CORE_LIMIT:
@@ -89,6 +91,10 @@ def command_warnings(command: CommandResult, summary: Summary | None) -> list[st
     first = _first_run_slow(command)
     if first:
         out.append(first)
+    left = sum(getattr(r, "left_running", 0) for r in command.runs)
+    if left:
+        out.append(f"left {left} processes running after its runs (background children or daemons): "
+                   f"killed when each run ended; --keep-children keeps them")
     return out
 
 

@@ -28,13 +28,15 @@ class BenchOptions:
     metrics: list[MetricSpec] = field(default_factory=list)
     tuning: ProcessTuning | None = None
     capture_environment: bool = True
+    keep_children: bool = False  # leave what a measured run starts in the background running
 
     def settings(self) -> dict[str, Any]:
         """JSON-friendly record of the options, stored in Benchmark.settings."""
         out = asdict(self.count)
         out.update(warmup=self.warmup, seed=self.seed, timeout_s=self.timeout_s, input=self.input_path,
                    show_output=self.show_output, env=self.env, shell=self.shell,
-                   ignore_failure=self.ignore_failure, metrics=[asdict(m) for m in self.metrics])
+                   ignore_failure=self.ignore_failure, metrics=[asdict(m) for m in self.metrics],
+                   keep_children=self.keep_children)
         if self.tuning is not None and not self.tuning.is_empty():
             out["process_tuning"] = self.tuning.describe()
         return out
@@ -48,6 +50,10 @@ class SessionState(Protocol):
     results: list[CommandResult]
     options: BenchOptions
     precision: list[float]
+    executed: list[int]  # command index of every measured run, in order
+    created_at: str
+    kind: str
+    environment: dict[str, Any]
 
     def elapsed(self) -> float: ...
 
@@ -65,3 +71,6 @@ class Observer:
 
     def output(self, label: str, text: str) -> None:
         """Captured output of a run or hook, with ``show_output``."""
+
+    def block_done(self, session: SessionState) -> None:
+        """A block of measured runs finished (every command once): a point to save progress."""

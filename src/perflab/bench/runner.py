@@ -33,6 +33,7 @@ import secrets
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -41,10 +42,19 @@ from perflab.bench.commands import SHELL, Command, extract_metric
 from perflab.bench.executor import NULL, SAME, Executor, RunSpec, open_executor, resolve_program
 from perflab.bench.options import BenchOptions, Observer
 from perflab.bench.scheduler import BlockOrder, StopDecision, StopRule
-from perflab.errors import OptionError, PerflabError
+from perflab.errors import OptionError, PerflabError, Terminated
 from perflab.store.model import Benchmark, CommandResult, Run
 
 SHELL_CALIBRATION = -1  # pseudo command index of ``sh -c ''`` in a block
+OUTPUT_TAIL = 1 << 20  # bytes of a run's output read back for metric matching and --show-output
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where one command runs: extra environment variables and a working directory (None: perflab's)."""
+
+    env: dict[str, str] = field(default_factory=dict)
+    cwd: str | None = None
 
 
 class RunFailed(PerflabError):
@@ -59,7 +69,7 @@ class RunFailed(PerflabError):
         self.remedies = tuple(remedies)
 
 
-__all__ = ["BenchOptions", "MeasurementSession", "Observer", "RunFailed", "run_benchmark"]
+__all__ = ["BenchOptions", "MeasurementSession", "Observer", "Place", "RunFailed", "run_benchmark"]
 
 
 def _last_line(text: str) -> str:
@@ -72,8 +82,11 @@ class MeasurementSession:
 
     def __init__(self, commands: Sequence[Command], options: BenchOptions | None = None, *,
                  executor: Executor | None = None, observer: Observer | None = None,
-                 kind: str = "bench") -> None:
+                 kind: str = "bench", places: Sequence[Place] | None = None) -> None:
         self.options = options or BenchOptions()
+        if places is not None and len(places) != len(commands):
+            raise PerflabError("internal: one Place per command")
+        self.places = list(places) if places is not None else [Place()] * len(commands)
         self.options.count.validate()
         if not commands:
             raise PerflabError("no command to measure")
@@ -105,6 +118,7 @@ class MeasurementSession:
         self._floored: dict[int, int] = {}  # command index -> runs whose peak RSS hit the launcher's floor
         self._floor_kb = 0
         self._cleaned = False
+        self.output_truncated = 0  # bytes of the last read output that were skipped (only the tail is read)
         self.failure_remedies: tuple[str, ...] = ()  # of the RunFailed that stopped it, if one did
         self._env = {**os.environ, **self.options.env}
         if self.options.input_path is not None:
@@ -174,21 +188,33 @@ class MeasurementSession:
         assert self._tmp is not None
         return str(Path(self._tmp.name) / "output")
 
-    def _spec(self, argv: Sequence[str], label: str, *, timed: bool, capture: bool) -> RunSpec:
+    def _spec(self, argv: Sequence[str], label: str, *, timed: bool, capture: bool,
+              place: Place | None = None) -> RunSpec:
         out = self._output_path() if capture else NULL
-        return RunSpec(argv=list(argv), env=self._env, stdin=self._input if timed else None, stdout=out,
+        env = {**self._env, **place.env} if place is not None and place.env else self._env
+        return RunSpec(argv=list(argv), env=env, stdin=self._input if timed else None, stdout=out,
                        stderr=SAME if capture else NULL, timeout_s=self.options.timeout_s if timed else None,
-                       label=label)
+                       cwd=place.cwd if place is not None else None, label=label,
+                       keep_children=self.options.keep_children or not timed)
 
     def _shell_calibration_spec(self) -> RunSpec:
         """``sh -c ''``: the shell's own spawn cost, measured interleaved with --shell."""
         return self._spec([SHELL, "-c", ""], "sh -c ''", timed=True, capture=False)
 
     def _read_output(self) -> str:
+        """The run's output, or its last OUTPUT_TAIL bytes: a command printing a gigabyte goes to a file
+        (streamed by the kernel, never held here) and only its tail is read for metrics and --show-output."""
+        self.output_truncated = 0
         try:
-            return Path(self._output_path()).read_bytes().decode(errors="replace")
+            with open(self._output_path(), "rb") as fh:
+                size = fh.seek(0, os.SEEK_END)
+                start = max(0, size - OUTPUT_TAIL)
+                fh.seek(start)
+                data = fh.read(OUTPUT_TAIL)
         except OSError:
             return ""
+        self.output_truncated = start
+        return data.decode(errors="replace")
 
     def _hook(self, what: str, index: int, argv: list[str] | None) -> None:
         if argv is None:
@@ -225,18 +251,31 @@ class MeasurementSession:
                 self._execute(index, sequence=-1, block=-1, variant="", warm=True)
                 self.results[index].warmup_runs += 1
 
+    def warm_once(self, index: int) -> None:
+        """One unrecorded run of command ``index`` (for callers that order the warm-up themselves)."""
+        self._execute(index, sequence=-1, block=-1, variant="", warm=True)
+        self.results[index].warmup_runs += 1
+
     def _execute(self, index: int, *, sequence: int, block: int, variant: str, warm: bool) -> Run:
         command = self.commands[index]
         self._hook("prepare", index, command.prepare)
-        spec = self._spec(command.argv, command.name, timed=True, capture=self.capture)
+        spec = self._spec(command.argv, command.name, timed=True, capture=self.capture,
+                          place=self.places[index])
         floored = self.executor.floored_runs
         run = self.executor.run(spec, sequence=sequence, block=block, variant=variant)
         if self.executor.floored_runs != floored and not warm:
             self._floored[index] = self._floored.get(index, 0) + 1
             self._floor_kb = max(self._floor_kb, self.executor.rss_floor_kb)
         text = self._read_output() if self.capture else ""
+        if self.output_truncated:
+            note = (f"output longer than {OUTPUT_TAIL // 1024} KiB: metrics are matched in (and "
+                    f"--show-output shows) its last {OUTPUT_TAIL // 1024} KiB only")
+            if note not in self.results[index].notes:
+                self.results[index].notes.append(note)
         if self.options.show_output and text:
-            self.observer.output(command.name, text)
+            skipped = self.output_truncated
+            shown = (f"[first {skipped} bytes not shown]\n" if skipped else "") + text
+            self.observer.output(command.name, shown)
         missing = []
         for metric in self.options.metrics:
             value = extract_metric(metric, text)
@@ -290,6 +329,7 @@ class MeasurementSession:
                 continue
             runs.append(self.run_once(index, block=self.blocks, variant=variant))
         self.blocks += 1
+        self.observer.block_done(self)
         return runs
 
     def elapsed(self) -> float:
@@ -403,9 +443,10 @@ def run_benchmark(commands: Sequence[Command], options: BenchOptions | None = No
                 status, message = "failed", error.message
                 session.failure_remedies = getattr(error, "remedies", ())
             return session.finish(status, message)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         # the launcher and its run are killed by now (the with-block closed the session with kill=True)
-        message = "interrupted by the user (Ctrl-C); the runs measured so far are kept"
+        cause = "SIGTERM" if isinstance(stop, Terminated) else "the user (Ctrl-C)"
+        message = f"interrupted by {cause}; the runs measured so far are kept"
         if any(c.cleanup for c in session.commands):
             with contextlib.suppress(PerflabError, KeyboardInterrupt):
                 session.open()  # a fresh launcher for the --cleanup hooks

@@ -141,6 +141,9 @@ def bench_command(
         "(first capture group), analysed like time.")] = None,
     ignore_failure: Annotated[bool, typer.Option("--ignore-failure", "-i",
                                                  help="Keep going when a run fails.")] = False,
+    keep_children: Annotated[bool, typer.Option(
+        "--keep-children", help="Leave processes a run starts in the background running (by default "
+        "they are killed when the run ends and counted in a 'left N processes running' note).")] = False,
     pin: Annotated[str | None, typer.Option("--pin", help="Pin the runs to CPUS (e.g. 0-1,3).")] = None,
     nice: Annotated[int | None, typer.Option("--nice", help="Nice value of the runs.")] = None,
     sched: Annotated[str | None, typer.Option("--sched", help="Scheduling policy, e.g. fifo:10.")] = None,
@@ -197,7 +200,7 @@ def bench_command(
     options = BenchOptions(
         count=count, warmup=warmup, seed=seed, timeout_s=timeout,
         input_path=str(Path(input_file)) if input_file is not None else None, show_output=show_output,
-        env=_parse_env(env), shell=shell, ignore_failure=ignore_failure,
+        env=_parse_env(env), shell=shell, ignore_failure=ignore_failure, keep_children=keep_children,
         metrics=_parse_metrics(metric), tuning=_process_tuning(pin=pin, nice=nice, sched=sched,
                                                                membind=membind, interleave=interleave,
                                                                thp=thp, no_aslr=no_aslr),
@@ -241,6 +244,10 @@ def bench_command(
     for text in outcome.notices:
         notice(f"perflab: {text}")
     bench, bench_id = outcome.benchmark, outcome.bench_id
+    if outcome.spill_path is not None:
+        raise PerflabError(f"{outcome.save_error}; the {outcome.measured_runs} runs measured are kept in "
+                           f"{outcome.spill_path} (perflab show/compare read it)")
+    where = f"saved as #{bench_id}" if bench_id is not None else "not stored"
     if bench.status == "complete":  # failures and interrupts name the id in their error line
         notice(f"saved as #{bench_id} in {outcome.store_url}"
                + (f" (baseline {save_baseline!r})" if save_baseline else ""))
@@ -248,12 +255,13 @@ def bench_command(
         from perflab.cli.hints import bench_failure_hints
 
         hints = bench_failure_hints(bench.settings.get("failure_remedies", ()))
-        raise PerflabError(f"{bench.message}{hints} (the {outcome.measured_runs} runs measured are saved "
-                           f"as #{bench_id})")
+        raise PerflabError(f"{bench.message}{hints} (the {outcome.measured_runs} runs measured are {where})")
     if bench.status == "interrupted":
         # PerflabError, not typer.Exit: with standalone_mode=False click drops Exit's code
-        raise PerflabError(f"interrupted; the {outcome.measured_runs} runs measured are saved as #{bench_id}",
-                           exit_code=130)
+        sigterm = "SIGTERM" in (bench.message or "")
+        cause = "SIGTERM" if sigterm else "Ctrl-C"
+        raise PerflabError(f"interrupted by {cause}; the {outcome.measured_runs} runs measured are {where}",
+                           exit_code=143 if sigterm else 130)
 
 
 def _commands(ctx: typer.Context, commands: list[str] | None, *, name: list[str] | None, shell: bool,

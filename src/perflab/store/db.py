@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, func, insert, inspect, select
+from sqlalchemy import Engine, Text, create_engine, event, func, insert, inspect, select, type_coerce
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
@@ -31,12 +32,19 @@ _b, _c, _r, _bl = s.benchmarks, s.commands, s.runs, s.baselines
 DEFAULT_URL = "sqlite:///.perflab/perflab.db"
 BUSY_TIMEOUT_S = 30.0
 
+class StoreWriteError(PerflabError):
+    """A save failed (full disk, read-only or locked database): the caller may keep the data elsewhere."""
+
+
 _BENCH_COLS = {"id", "created_at", "kind", "status", "message", "environment", "settings", "analysis",
                "order"}
 _CMD_COLS = {"name", "command", "argv", "parameters", "warmup_runs", "metrics", "memory_note",
              "shell_spawn_s", "notes"}
 _RUN_COLS = {"sequence", "wall_ns", "user_s", "sys_s", "exit_code", "signal", "timed_out",
              "peak_rss_bytes", "metrics", "block", "variant"}
+#: the runs' columns as get() reads them: the JSON ones as text, parsed only when not empty
+_RUN_SELECT = [type_coerce(col, Text).label(col.name) if col.name in ("metrics", "extra") else col
+               for col in _r.c]
 
 
 @dataclass
@@ -206,32 +214,56 @@ class Store:
 
     # -- writing -------------------------------------------------------------------------------------
 
-    def save(self, benchmark: Benchmark) -> int:
-        """Persist a benchmark with all its runs in one transaction; sets and returns its id."""
+    def save(self, benchmark: Benchmark, *, replace: int | None = None) -> int:
+        """Persist a benchmark with all its runs in one transaction; sets and returns its id.
+
+        ``replace``: the id of a partial save of this benchmark (see ``store.progressive``), whose row,
+        commands and runs are replaced by the final ones in the same transaction."""
         data = dataclasses.asdict(benchmark)
         bench_row = {k: data[k] for k in _BENCH_COLS - {"id"}}
         bench_row["extra"] = {k: v for k, v in data.items() if k not in _BENCH_COLS | {"commands"}}
         try:
             with self.engine.begin() as conn:
-                bench_id = conn.execute(insert(_b).values(**bench_row)).inserted_primary_key[0]
+                if replace is None:
+                    bench_id = conn.execute(insert(_b).values(**bench_row)).inserted_primary_key[0]
+                else:
+                    bench_id = replace
+                    conn.execute(_c.delete().where(_c.c.benchmark_id == replace))  # runs cascade
+                    conn.execute(_b.update().where(_b.c.id == replace).values(**bench_row))
                 for position, cmd in enumerate(data["commands"]):
-                    row = {k: cmd[k] for k in _CMD_COLS}
-                    row["extra"] = {k: v for k, v in cmd.items() if k not in _CMD_COLS | {"runs"}}
-                    cmd_id = conn.execute(
-                        insert(_c).values(benchmark_id=bench_id, position=position, **row)
-                    ).inserted_primary_key[0]
-                    run_rows = []
-                    for run in cmd["runs"]:
-                        r = {k: run[k] for k in _RUN_COLS}
-                        r["extra"] = {k: v for k, v in run.items() if k not in _RUN_COLS}
-                        r["command_id"] = cmd_id
-                        run_rows.append(r)
-                    if run_rows:
-                        conn.execute(insert(_r), run_rows)
-        except OperationalError as error:
-            raise PerflabError(f"could not save to {self.url}: {error.orig}") from None
+                    cmd_id = self.insert_command(conn, bench_id, position, cmd)
+                    self.insert_runs(conn, cmd_id, cmd["runs"])
+        except (OperationalError, OSError) as error:
+            raise StoreWriteError(f"could not save to {self.url}: {_one_line(getattr(error, 'orig', error))}"
+                                  ) from None
         benchmark.id = int(bench_id)
         return benchmark.id
+
+    @staticmethod
+    def insert_command(conn: Any, bench_id: int, position: int, cmd: dict[str, Any]) -> int:
+        """One ``commands`` row from a CommandResult's asdict(); its id."""
+        row = {k: cmd[k] for k in _CMD_COLS}
+        row["extra"] = {k: v for k, v in cmd.items() if k not in _CMD_COLS | {"runs"}}
+        return int(conn.execute(
+            insert(_c).values(benchmark_id=bench_id, position=position, **row)
+        ).inserted_primary_key[0])
+
+    @staticmethod
+    def insert_runs(conn: Any, cmd_id: int, runs: list[dict[str, Any]]) -> None:
+        """``runs`` rows (Runs as asdict()) of one command."""
+        rows = []
+        for run in runs:
+            r = {k: run[k] for k in _RUN_COLS}
+            r["extra"] = {k: v for k, v in run.items() if k not in _RUN_COLS}
+            r["command_id"] = cmd_id
+            rows.append(r)
+        if rows:
+            conn.execute(insert(_r), rows)
+
+    def delete(self, benchmark_id: int) -> None:
+        """Remove a benchmark with its commands and runs (a partial save that measured nothing)."""
+        with self.engine.begin() as conn:
+            conn.execute(_b.delete().where(_b.c.id == benchmark_id))
 
     def set_baseline(self, name: str, benchmark_id: int) -> None:
         """Point baseline ``name`` at a stored benchmark (replacing an older one of that name)."""
@@ -260,10 +292,13 @@ class Store:
             runs_of: dict[int, list[Run]] = {c["id"]: [] for c in cmd_rows}
             if runs_of:  # one query for all commands' runs, not one per command
                 for r in conn.execute(
-                    select(_r).where(_r.c.command_id.in_(list(runs_of))).order_by(_r.c.sequence, _r.c.id)
+                    select(*_RUN_SELECT).where(_r.c.command_id.in_(list(runs_of)))
+                    .order_by(_r.c.sequence, _r.c.id)
                 ).mappings():
+                    fields = {k: r[k] for k in _RUN_COLS}
+                    fields["metrics"] = _json_column(fields["metrics"])
                     runs_of[r["command_id"]].append(
-                        Run(**_known(Run, {**(r["extra"] or {}), **{k: r[k] for k in _RUN_COLS}})))
+                        Run(**_known(Run, {**_json_column(r["extra"]), **fields})))
             commands = []
             for c in cmd_rows:
                 runs = runs_of[c["id"]]
@@ -340,6 +375,14 @@ def _one_line(error: object) -> str:
 @functools.cache
 def _field_names(cls: type) -> frozenset[str]:
     return frozenset(f.name for f in dataclasses.fields(cls))
+
+
+def _json_column(value: Any) -> Any:
+    """A run's JSON column read as text: almost always ``{}``, which needs no JSON parser (100k runs
+    took a second of json.loads). Drivers that decode JSON themselves hand over the value as is."""
+    if value is None or value == "{}":
+        return {}
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
