@@ -68,7 +68,12 @@ def _n_cell(cmd: dict[str, Any]) -> str:
     return text + f"\n+{cmd.get('warmup_runs', 0)} warm-up"
 
 
-def results_table(benchmark: Benchmark, analysis: dict[str, Any]) -> Table:
+def results_table(benchmark: Benchmark, analysis: dict[str, Any], *,
+                  fixed_unit: tuple[float, str] | None = None, sort: str = "command") -> Table:
+    """One row per command (in ``sort`` order, see ``display_order``); each row in its own time unit
+    unless ``fixed_unit`` is given (hyperfine's ``-u``)."""
+    from perflab.report.export.markup import display_order
+
     table = Table(title=_title(benchmark), title_justify="left", show_lines=True)
     table.add_column("Command", overflow="fold")
     table.add_column("Median [95% CI]", justify="right")
@@ -80,9 +85,10 @@ def results_table(benchmark: Benchmark, analysis: dict[str, Any]) -> Table:
     for name, unit in metrics:
         table.add_column(f"{name} [CI]" + (f"\n{unit}" if unit else ""), justify="right")
     table.add_column("Runs", justify="right")
-    for cmd in analysis["commands"]:
+    for index in display_order(analysis, sort):
+        cmd = analysis["commands"][index]
         wall = cmd["wall"]
-        unit = time_unit(wall.get("median"))
+        unit = fixed_unit or time_unit(wall.get("median"))
         label = cmd["name"] if cmd["name"] == cmd["command"] else f"{cmd['name']}\n{cmd['command']}"
         row = [
             label,
@@ -136,7 +142,8 @@ def _print_warning_lines(console: Console, lines: list[str]) -> None:
         console.print(Text(f"  ! {w}", style="yellow"))
 
 
-def print_benchmark(console: Console, benchmark: Benchmark, analysis: dict[str, Any] | None = None) -> None:
+def print_benchmark(console: Console, benchmark: Benchmark, analysis: dict[str, Any] | None = None, *,
+                    time_unit: tuple[float, str] | None = None, sort: str = "command") -> None:
     """The full report of one benchmark; uses the stored analysis unless one is given or none exists."""
     if benchmark.kind == "crypto":  # no command runs: the figures are in the stored analysis
         print_crypto_benchmark(console, benchmark)
@@ -145,7 +152,7 @@ def print_benchmark(console: Console, benchmark: Benchmark, analysis: dict[str, 
         from perflab.analysis.benchmark import stored_or_fresh
 
         analysis = stored_or_fresh(benchmark)
-    console.print(results_table(benchmark, analysis))
+    console.print(results_table(benchmark, analysis, fixed_unit=time_unit, sort=sort))
     print_verdicts(console, analysis.get("comparisons", []))
     print_warnings(console, analysis)
 
