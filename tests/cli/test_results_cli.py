@@ -82,7 +82,7 @@ def test_compare_verdict_metric_alpha_noise() -> None:
     b = stored(synthetic("A", 0.013, 20, seed=2, metric=100.0))
     out = perflab_cli("compare", str(a), str(b))
     assert out.returncode == 0, out.stderr
-    assert "A [B #2] is 1.3" in out.stdout and "× slower than A [A #1] (B/A 1." in out.stdout
+    assert "A (B) is 1.3" in out.stdout and "× slower than A (A) (B/A 1." in out.stdout
     assert "→ slower" in out.stdout and "(Holm)" in out.stdout  # wall and ops: a family of two
     only = json.loads(perflab_cli("compare", str(a), str(b), "--metric", "ops", "--json").stdout)
     assert [c["metric"] for c in only["comparisons"]] == ["ops"]
@@ -132,3 +132,15 @@ def test_show_reports_uncertainty_and_environment() -> None:
     assert out.returncode == 0, out.stderr
     assert "Median [95% CI]" in out.stdout and " ± " in out.stdout
     assert "VM: yes" in out.stdout and "container: no" in out.stdout
+
+
+def test_compare_of_different_commands_needs_force() -> None:
+    a = stored(synthetic("gzip", 0.010, 20, seed=1))
+    b = stored(synthetic("zstd", 0.006, 20, seed=2))
+    refused = perflab_cli("compare", str(a), str(b))
+    assert refused.returncode == 1 and "--force" in refused.stderr and "\n" not in refused.stderr
+    forced = perflab_cli("compare", str(a), str(b), "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert "zstd (B) is 1." in forced.stdout and "gzip (A) (forced: a different command)" in forced.stdout
+    twice = [perflab_cli("compare", str(a), str(b), "--force", "--json").stdout for _ in range(2)]
+    assert twice[0] == twice[1]  # the same stored data prints the same figures

@@ -85,7 +85,10 @@ def test_print_comparison() -> None:
     b = Benchmark(commands=[synthetic("A", 0.012, 20, seed=2)], created_at="t2", id=2)
     text = render(print_comparison, compare_benchmarks(a, b, seed=1))
     assert "A = #1" in text and "B = #2" in text
-    assert "A [B #2] is 1.2" in text and "→ slower" in text
+    assert "A (B) is 1.2" in text and "than A (A)" in text and "→ slower" in text
+    unsaved = render(print_comparison, compare_benchmarks(Benchmark(commands=a.commands, created_at="t1"),
+                                                          Benchmark(commands=b.commands, created_at="t2")))
+    assert "B = unsaved result B (t2)" in unsaved  # was "B = B (t2)"
     assert analyze(b)["commands"][0]["wall"]["n"] == 20
 
 

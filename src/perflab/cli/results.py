@@ -168,17 +168,27 @@ def compare_command(
     alpha: Annotated[float, typer.Option("--alpha", help="Significance level.")] = 0.05,
     noise: Annotated[float, typer.Option(
         "--noise", help="Noise band as a fraction: changes within ±noise are never called a change.")] = 0.01,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Compare commands that match by neither name nor command line (by position); "
+        "the result is labelled forced.")] = False,
+    seed: Annotated[int | None, typer.Option(
+        "--seed", help="Seed of the bootstrap (default: derived from the data, so the same results "
+        "always print the same figures).")] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Compare B against A: ratio of medians with its CI, p-value (Holm when several) and a verdict."""
+    """Compare B against A: ratio of medians with its CI, p-value (Holm when several) and a verdict.
+    Commands are matched by name or command line.
+
+    Example: perflab compare base 12"""
     from perflab.analysis.benchmark import compare_benchmarks
     from perflab.store.db import Store
 
     with Store.open(db) as store:
         first = store.resolve(a)
         second = store.resolve(b)
-    result = compare_benchmarks(first, second, metric=metric, alpha=alpha, noise=noise)
+    result = compare_benchmarks(first, second, metric=metric, alpha=alpha, noise=noise, force=force,
+                                seed=seed)
     if as_json:
         _print_json(result)
         return

@@ -104,11 +104,17 @@ class BenchSession:
         request = self.request
         bench.analysis = analyze(bench, alpha=request.alpha, noise=request.noise)
         comparison = None
+        unmatched = None
         if self.base is not None and bench.commands and any(c.runs for c in bench.commands):
-            comparison = compare_benchmarks(self.base, bench, alpha=request.alpha, noise=request.noise)
-            bench.analysis["baseline_comparison"] = comparison
+            try:  # a baseline of other commands is said, not compared; the runs are saved either way
+                comparison = compare_benchmarks(self.base, bench, alpha=request.alpha, noise=request.noise)
+                bench.analysis["baseline_comparison"] = comparison
+            except PerflabError as error:
+                unmatched = f"not compared with baseline {request.baseline!r}: {error.message}"
         bench_id = self.store.save(bench)
         outcome = BenchOutcome(bench, bench_id, str(self.store.url), comparison)
+        if unmatched:
+            outcome.notices.append(unmatched)
         if request.save_baseline:
             if bench.status == "complete":
                 self.store.set_baseline(request.save_baseline, bench_id)

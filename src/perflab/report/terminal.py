@@ -62,9 +62,17 @@ def _memory_cell(cmd: dict[str, Any]) -> str:
 
 
 def _n_cell(cmd: dict[str, Any]) -> str:
+    """Runs in the statistics, then those reported apart (failed, cut short) and the warm-ups."""
     text = f"{cmd['wall']['n']}"
-    if cmd.get("excluded_runs"):
-        text += f" (+{cmd['excluded_runs']} cut)"
+    failed = cmd.get("failed_runs", 0)
+    apart = cmd.get("statistics_of") == "successful runs"  # absent in analyses stored before this rule
+    if failed and apart:
+        text += f"\n+{failed} failed"
+    elif failed and "statistics_of" in cmd:
+        text += " failed"
+    cut = cmd.get("excluded_runs", 0) - (failed if apart else 0)
+    if cut > 0:
+        text += f"\n+{cut} cut"
     return text + f"\n+{cmd.get('warmup_runs', 0)} warm-up"
 
 
