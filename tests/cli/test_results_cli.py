@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import typer
 from typer.testing import CliRunner
 
@@ -144,3 +145,33 @@ def test_compare_of_different_commands_needs_force() -> None:
     assert "zstd (B) is 1." in forced.stdout and "gzip (A) (forced: a different command)" in forced.stdout
     twice = [perflab_cli("compare", str(a), str(b), "--force", "--json").stdout for _ in range(2)]
     assert twice[0] == twice[1]  # the same stored data prints the same figures
+
+
+def test_import_json_duplicate_warning_pyperf_and_export(tmp_path: Path) -> None:
+    runner = CliRunner()
+    first = runner.invoke(APP, ["import", str(HF), "--json"])
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.stdout) == {
+        "id": 1, "file": str(HF), "format": "hyperfine", "commands": ["sleep 0.001", "sleep 0.002"],
+        "runs": 10, "store": json.loads(first.stdout)["store"], "baseline": None, "imported_before_as": []}
+    again = runner.invoke(APP, ["import", str(HF)])
+    assert again.exit_code == 0 and "was imported before as #1 (same content); imported again as #2" in \
+        again.stderr
+    suite = Path(__file__).parents[1] / "store" / "data" / "pyperf-2.11-suite.json"
+    pyperf = runner.invoke(APP, ["import", str(suite)])
+    assert pyperf.exit_code == 0 and "(pyperf): 2 command(s), 40 runs → #3" in pyperf.stdout
+    # re-export stored results: hyperfine's schema from an id, to a file and to stdout
+    out = tmp_path / "again.json"
+    exported = runner.invoke(APP, ["export", "1", "--format", "hyperfine", "-o", str(out)])
+    assert exported.exit_code == 0 and f"written to {out}" in exported.stderr
+    original = json.loads(HF.read_text())["results"]
+    again_times = [r["times"] for r in json.loads(out.read_text())["results"]]
+    original_times = [r["times"] for r in original]
+    assert len(again_times) == 2 and all(  # stored in whole ns: equal to the ns
+        a == pytest.approx(b, abs=1e-9) for a, b in zip(again_times, original_times, strict=True))
+    md = runner.invoke(APP, ["export", "3", "--format", "markdown"])
+    assert md.exit_code == 0 and md.stdout.startswith("| Command") and "`sum list`" in md.stdout
+    own = json.loads(runner.invoke(APP, ["export", "1"]).stdout)
+    assert own["id"] == 1 and own["analysis"]["commands"][0]["wall"]["n"] == 5
+    bad = runner.invoke(APP, ["export", "1", "--format", "xml"])
+    assert bad.exit_code != 0 and "--format xml: choose from json, hyperfine" in str(bad.exception)

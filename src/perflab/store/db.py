@@ -332,6 +332,13 @@ class Store:
         return [Listing(r.id, r.created_at, r.kind, r.status, names[r.id], counts[r.id], sorted(bases[r.id]))
                 for r in rows]
 
+    def imports_of(self, sha256: str) -> list[int]:
+        """Ids of stored imports of a file with these bytes (``settings["source_sha256"]``)."""
+        with self._reading("the imported benchmarks"), self.engine.connect() as conn:
+            rows = conn.execute(select(_b.c.id, _b.c.settings).where(_b.c.kind == "import")
+                                .order_by(_b.c.id)).all()
+        return [r.id for r in rows if (r.settings or {}).get("source_sha256") == sha256]
+
     def baselines(self) -> dict[str, int]:
         with self.engine.connect() as conn:
             return {r.name: r.benchmark_id for r in conn.execute(select(_bl))}
