@@ -148,3 +148,17 @@ def test_every_figure_in_the_table_carries_its_uncertainty() -> None:
     assert "user " in text and "sys " in text and "observed extremes: no CI" in text
     wall = analyze(b)["commands"][0]["wall"]
     assert fmt_with_ci(wall, "mean", time_unit(wall["median"])).split(" ", 1)[1] in text
+
+
+def test_crypto_reasons_shared_by_many_rows_are_written_once() -> None:
+    """Observed: ``crypto bench`` repeated one AF_ALG reason 7 times in ~90 lines."""
+    from perflab.report.terminal import print_crypto_results
+
+    why = "AF_ALG is not available: the kernel lacks CONFIG_CRYPTO_USER_API_HASH (EAFNOSUPPORT)"
+    rows = [{"algorithm": f"alg{i}", "source": "kernel", "status": "unavailable", "reason": why,
+             "active_driver": None, "enable_config": []} for i in range(7)]
+    rows.append({"algorithm": "crc32c", "source": "userspace", "status": "unavailable",
+                 "reason": "no userspace implementation", "enable_config": []})
+    text = _render_at(200, print_crypto_results, rows)
+    assert text.count(why) == 1 and text.count("[1]") == 8  # seven citations and the note
+    assert "no userspace implementation" in text  # a reason given once stays in its row

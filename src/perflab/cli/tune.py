@@ -127,7 +127,7 @@ def try_(
         typer.echo(json.dumps(json_safe(bench.to_dict()), indent=2, allow_nan=False))
         console = Console(stderr=True)
     else:
-        console = Console() if sys.stdout.isatty() else Console(width=200)
+        console = Console()  # as every command: the terminal's width, COLUMNS, or 80 in a pipe
     _print(result, console)
     typer.echo(f"stored as benchmark #{bench_id} (kind tune-try) in {store.url}", err=as_json)
     if bench.status == "interrupted":
@@ -148,13 +148,13 @@ def _print(result: Any, console: Any) -> None:
         for knob, why in knobs.items():
             console.print(f"not tried in {label}: {knob} ({why})", highlight=False)
     variants = Table(title="Medians per variant (95 % CI)", title_justify="left")
-    variants.add_column("variant")
+    variants.add_column("variant", overflow="fold")
     variants.add_column("settings in force", overflow="fold")
-    variants.add_column("runs")
-    variants.add_column("wall")
+    variants.add_column("runs", overflow="fold")
+    variants.add_column("wall", overflow="fold")
     metric_units = {m.name: m.unit for m in (bench.commands[0].metrics if bench.commands else [])}
     for name in metric_units:
-        variants.add_column(name)
+        variants.add_column(name, overflow="fold")
     for command in bench.commands:
         ok = [r for r in command.runs if r.ok]
         cells = [command.name, ", ".join(f"{k}={v}" for k, v in command.parameters.items()), str(len(ok))]

@@ -255,16 +255,31 @@ def print_crypto_results(console: Console, results: list[dict[str, Any]]) -> Non
     table = Table(title="Not measured", title_justify="left")
     for column in ("algorithm", "source", "status", "reason", "kernel's active driver", "would enable it"):
         table.add_column(column, overflow="fold")
+    notes = shared_reasons([r.get("reason") or "" for r in unavailable])
     for r in unavailable:
         if r.get("active_driver"):
             active = f"{r['active_driver']} (priority {r.get('active_priority')})"
         else:
             later = " (template: appears on first use)" if "(" in r["algorithm"] else ""
             active = "none registered" + later
-        table.add_row(escape(r["algorithm"]), escape(r["source"]), r["status"], escape(r.get("reason") or ""),
+        reason = r.get("reason") or ""
+        table.add_row(escape(r["algorithm"]), escape(r["source"]), r["status"],
+                      f"[{notes[reason]}]" if reason in notes else escape(reason),
                       escape(active) if r["source"].startswith("kernel") else "",
                       "\n".join(r.get("enable_config") or []))
     console.print(table)
+    for reason, number in notes.items():  # a reason many rows share, written once
+        console.print(Text(f"  [{number}] {reason}"))
+
+
+def shared_reasons(reasons: list[str]) -> dict[str, int]:
+    """Reasons that more than one row gives, numbered in order of first use (the rows cite the number)."""
+    counts: dict[str, int] = {}
+    for reason in reasons:
+        if reason:
+            counts[reason] = counts.get(reason, 0) + 1
+    shared = [reason for reason, n in counts.items() if n > 1]
+    return {reason: i for i, reason in enumerate(shared, start=1)}
 
 
 def print_crypto_benchmark(console: Console, benchmark: Benchmark) -> None:
