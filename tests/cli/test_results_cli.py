@@ -175,3 +175,12 @@ def test_import_json_duplicate_warning_pyperf_and_export(tmp_path: Path) -> None
     assert own["id"] == 1 and own["analysis"]["commands"][0]["wall"]["n"] == 5
     bad = runner.invoke(APP, ["export", "1", "--format", "xml"])
     assert bad.exit_code != 0 and "--format xml: choose from json, hyperfine" in str(bad.exception)
+
+
+def test_results_list_keeps_timestamps_whole_at_80_columns() -> None:
+    """Observed in a pipe: timestamps split over two lines."""
+    stored(synthetic("a command with a long name --and --many --flags", 0.01, 5, seed=1),
+           synthetic("another command with a long name", 0.01, 5, seed=2),
+           created="2026-11-23T00:00:00+00:00")
+    out = CliRunner().invoke(APP, ["results"], env={"COLUMNS": "80"}).stdout
+    assert "2026-11-23T00:00:00+00:00" in out and max(len(line) for line in out.splitlines()) <= 80

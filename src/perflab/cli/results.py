@@ -54,7 +54,8 @@ def results_command(
         return
     table = Table(title=f"Benchmarks in {url}", title_justify="left")
     for col in ("ID", "Created (UTC)", "Kind", "Status", "Commands", "Runs", "Baselines"):
-        table.add_column(col, justify="right" if col in ("ID", "Runs") else "left", overflow="fold")
+        table.add_column(col, justify="right" if col in ("ID", "Runs") else "left", overflow="fold",
+                         no_wrap=col in ("ID", "Created (UTC)", "Runs"))  # a timestamp stays whole
     for r in rows:
         names = ", ".join(r.commands[:4]) + (f", … (+{len(r.commands) - 4})" if len(r.commands) > 4 else "")
         table.add_row(str(r.id), r.created_at, r.kind, r.status, names, str(r.runs), ", ".join(r.baselines))
