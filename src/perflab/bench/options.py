@@ -34,6 +34,7 @@ class BenchOptions:
     metrics: list[MetricSpec] = field(default_factory=list)
     tuning: ProcessTuning | None = None
     capture_environment: bool = True
+    keep_children: bool = False  # leave what a measured run starts in the background running
 
     def tolerates(self, run: Run) -> bool:
         """Whether a failed run may be kept going past (``ignore_failure``)."""
@@ -55,7 +56,7 @@ class BenchOptions:
         out.update(warmup=self.warmup, seed=self.seed, timeout_s=self.timeout_s, input=self.input_path,
                    show_output=self.show_output, env=self.env, shell=self.shell,
                    ignore_failure=self.ignore_failure, order=self.order, output=self.output,
-                   metrics=[asdict(m) for m in self.metrics])
+                   metrics=[asdict(m) for m in self.metrics], keep_children=self.keep_children)
         if self.tuning is not None and not self.tuning.is_empty():
             out["process_tuning"] = self.tuning.describe()
         return out

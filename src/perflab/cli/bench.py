@@ -163,6 +163,9 @@ def bench_command(
         "--ignore-failure", "-i", help="Keep going when a run fails (=CODES: only these exit codes, e.g. "
         "--ignore-failure=1,2); failed runs are reported apart, not in the statistics.")] = False,
     ignore_failure_codes: Annotated[str | None, typer.Option("--ignore-failure-codes", hidden=True)] = None,
+    keep_children: Annotated[bool, typer.Option(
+        "--keep-children", help="Leave processes a run starts in the background running (by default "
+        "they are killed when the run ends and counted in a 'left N processes running' note).")] = False,
     pin: Annotated[str | None, typer.Option("--pin", help="Pin the runs to CPUS (e.g. 0-1,3).")] = None,
     nice: Annotated[int | None, typer.Option("--nice", help="Nice value of the runs.")] = None,
     sched: Annotated[str | None, typer.Option("--sched", help="Scheduling policy, e.g. fifo:10.")] = None,
@@ -252,7 +255,7 @@ def bench_command(
         input_path=str(Path(input_file)) if input_file is not None else None, show_output=show_output,
         env=_parse_env(env), shell=shell_choice, ignore_failure=ignore_failure_option(ignore_failure,
                                                                                    ignore_failure_codes),
-        order=order, output=output,
+        order=order, output=output, keep_children=keep_children,
         metrics=_parse_metrics(metric), tuning=_process_tuning(pin=pin, nice=nice, sched=sched,
                                                                membind=membind, interleave=interleave,
                                                                thp=thp, no_aslr=no_aslr),
