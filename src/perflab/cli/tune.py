@@ -127,7 +127,7 @@ def try_(
         typer.echo(json.dumps(json_safe(bench.to_dict()), indent=2, allow_nan=False))
         console = Console(stderr=True)
     else:
-        console = Console()  # as every command: the terminal's width, COLUMNS, or 80 in a pipe
+        console = Console() if sys.stdout.isatty() else Console(width=200)
     _print(result, console)
     typer.echo(f"stored as benchmark #{bench_id} (kind tune-try) in {store.url}", err=as_json)
     if bench.status == "interrupted":
