@@ -68,7 +68,7 @@ def test_import_list_show_compare_hyperfine_file() -> None:
     assert rows[0]["id"] == 1 and rows[0]["runs"] == 10 and rows[0]["baselines"] == ["hf"]
     show = perflab_cli("show", "hf")
     assert show.returncode == 0, show.stderr
-    assert "Raw samples" in show.stdout and "(mean only)" in show.stdout
+    assert "Raw samples" in show.stdout and "(mean only: no per-run values, no CI)" in show.stdout
     assert "→ " in show.stdout  # the verdict line between the two commands
     shown = json.loads(perflab_cli("show", "1", "--json").stdout)
     assert shown["analysis"]["commands"][0]["wall"]["n"] == 5
