@@ -144,6 +144,11 @@ def show_command(
 
     console = Console()
     print_benchmark(console, bench, analysis)
+    if bench.kind == "suite" and bench.analysis.get("rows"):  # the stored suite table (speedups, TOTAL)
+        from perflab.report.suite import print_suite
+
+        console.print()
+        print_suite(console, bench)
     if analysis.get("baseline_comparison"):
         console.print()
         print_comparison(console, analysis["baseline_comparison"])
