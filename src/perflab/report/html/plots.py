@@ -20,7 +20,7 @@ from matplotlib import rc_context
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
-from matplotlib.ticker import FormatStrFormatter, NullFormatter
+from matplotlib.ticker import FormatStrFormatter, MaxNLocator, NullFormatter
 
 # Okabe & Ito's colour-blind-safe palette; every colour also comes with its own marker shape.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
@@ -261,6 +261,7 @@ def history_svg(series: list[tuple[str, list[float | None], list[float | None], 
         for index in marks:
             ax.axvline(index + 0.5, color=colour, ls="--", lw=1)
             ax.plot([index + 1], [y[index]], "D", color="black", ms=7, mfc="none")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("stored result, oldest first (the table names each one)")
     ax.set_ylabel(f"median ({unit[1]}); band: CI")
     if series:
