@@ -6,9 +6,11 @@ What must always hold is asserted (output, exit codes, statuses, labels); never 
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -82,3 +84,31 @@ def test_bad_kernel_is_one_clear_line(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert done.stderr.strip().count("\n") == 0 and "Traceback" not in done.stderr
     assert "not a kernel file" in done.stderr
+
+
+def _processes_with(marker: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker.encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def test_ctrl_c_kills_the_guest_and_exits_130(generic_deb: Path) -> None:
+    marker = f"perflab_test_marker={uuid.uuid4().hex}"
+    proc = subprocess.Popen([*PERFLAB, "vm", "run", "--kernel", str(generic_deb), "--accel", "tcg",
+                             "--append", marker, "--", "sleep", "600"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not [p for p in _processes_with(marker) if p != proc.pid] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert [p for p in _processes_with(marker) if p != proc.pid], "QEMU never started"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err
+    assert _processes_with(marker) == []  # no QEMU left behind
