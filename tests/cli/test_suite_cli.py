@@ -50,11 +50,15 @@ def test_example_suite_runs_from_its_directory(tmp_path: Path) -> None:
 
 def test_ctrl_c_keeps_what_was_measured(tmp_path: Path) -> None:
     (tmp_path / "perflab.toml").write_text(
-        '[suite]\nruns = 200\nwarmup = 0\n[[benchmark]]\nname = "nap"\nargv = ["sleep", "0.05"]\n'
+        '[suite]\nruns = 200\nwarmup = 0\n[[benchmark]]\nname = "nap"\n'
+        'argv = ["sh", "-c", "touch started; sleep 0.05"]\n'
         '[[variant]]\nname = "a"\n[[variant]]\nname = "b"\n'
     )
     proc = perflab_cli("suite", "run", "-q", cwd=tmp_path)
-    time.sleep(3)
+    deadline = time.monotonic() + 120  # a loaded machine can take seconds just to import perflab
+    while not (tmp_path / "started").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.0)  # a few measured runs (each ~0.05 s)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
