@@ -185,7 +185,8 @@ def test_cli_strict_exits_nonzero_and_reports_table(srctree: Path, tmp_path: Pat
 
 def test_modprobed_pruning_with_validator_list(srctree: Path, tmp_path: Path) -> None:
     db = tmp_path / "modprobed.db"
-    db.write_text(VALIDATOR_DB.read_text() + "# not a kernel module of this tree\nperflab_out_of_tree\n")
+    db.write_text(VALIDATOR_DB.read_text() + "thunderbolt  # obj-${CONFIG_USB4} (brace form)\n"
+                  "# not a kernel module of this tree\nperflab_out_of_tree\n")
     fragment = tmp_path / "fragment.config"
     # NFT_FIB_INET needs NFT_FIB_IPV4/IPV6 (=m in BASE, no listed module builds them)
     fragment.write_text("CONFIG_NFT_FIB_INET=m\nCONFIG_CRYPTO_AES_NI_INTEL=y\n")
@@ -197,6 +198,15 @@ def test_modprobed_pruning_with_validator_list(srctree: Path, tmp_path: Path) ->
     assert prune.unmapped == ["perflab_out_of_tree"]
     assert prune.kept_modules["ixgbe"] == ["IXGBE"] and prune.kept_modules["kvm_amd"] == ["KVM_AMD"]
     assert "BTRFS_FS" in prune.pruned and "IXGBE" not in prune.pruned
+    assert prune.kept_modules["thunderbolt"] == ["USB4"] and "USB4" not in prune.pruned
+    # Observed: "CONFIG_CRYPTO_GCM n -> m" (the pruned value as "before") when BASE had m. Side effects
+    # are shown against BASE; a pruned symbol conf brought back to BASE's value is listed apart.
+    base = KernelConfig.load(DEBIAN_612)
+    assert base.get("CRYPTO_GCM") == "m" and "selected by" in prune.restored["CRYPTO_GCM"]
+    effects = {e.symbol: e for e in result.side_effects}
+    assert "CRYPTO_GCM" not in effects
+    assert all(e.before == base.get(e.symbol) for e in result.side_effects)
+    assert (effects["CRYPTO_SIMD"].before, effects["CRYPTO_SIMD"].after) == ("m", "y")
     assert {"NFT_FIB_IPV4", "NFT_FIB_IPV6"} <= set(prune.forced_for_fragment)
     out = KernelConfig.loads(result.text)
     assert out.get("BTRFS_FS") == "n" and out.get("IXGBE") == "m" and out.get("ZRAM") == "m"

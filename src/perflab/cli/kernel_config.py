@@ -91,6 +91,11 @@ def _print_merge(result: object, out: Path) -> None:
                 f"{m} ({'/'.join(s)})" for m, s in prune.not_enabled.items()))
         for symbol, why in prune.forced_for_fragment.items():
             echo(f"  kept CONFIG_{symbol}=m for the fragment ({why})")
+        if prune.restored:
+            echo(f"  {len(prune.restored)} pruned symbols came back to their BASE value (the kernel's "
+                 "Kconfig needs them):")
+            for symbol, why in prune.restored.items():
+                echo(f"    CONFIG_{symbol}  {why}".rstrip())
     if result.resolved:
         echo(f"resolved with: {' '.join(result.command)}")
     else:

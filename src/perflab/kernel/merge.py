@@ -156,6 +156,7 @@ def merge(base_path: str | Path, fragment_paths: list[str | Path], *, modprobed_
     result = MergeResult("", False, str(base_path), [str(p) for p in fragment_paths], redefinitions,
                          list(requests.values()), [])
     merged = base  # BASE's object, not its file: the requests above were read before any change
+    base_values = base.as_dict()  # before pruning: side effects are shown against BASE
     kconf = None
     root = None
     if srctree is not None:
@@ -186,16 +187,16 @@ def merge(base_path: str | Path, fragment_paths: list[str | Path], *, modprobed_
                        for r in requests.values()]
         result.notes.append("UNRESOLVED: textual merge only; dependencies were not checked (use --srctree)")
         return result
-    _resolve(result, root, merged, requests, kconf, arch)
+    _resolve(result, root, merged, requests, kconf, arch, base_values)
     result.seconds["total"] = time.perf_counter() - clock
     return result
 
 
 def _resolve(result: MergeResult, root: Path, merged: KernelConfig, requests: dict[str, Request],
-             kconf: object | None, arch: str | None) -> None:
+             kconf: object | None, arch: str | None, base_values: dict[str, str]) -> None:
     import time
 
-    from perflab.kernel.kconfig_explain import explain, load_kconfig
+    from perflab.kernel.kconfig_explain import load_kconfig
     from perflab.kernel.resolve import Olddefconfig, state_dir
 
     merged_text = merged.dumps()
@@ -226,8 +227,17 @@ def _resolve(result: MergeResult, root: Path, merged: KernelConfig, requests: di
             result.notes.append(f"no explanations: {kconf_error}")
             defined = _defined_by_scan(root)
         _compare_requests(result, requests, out, defined, kconf, resolved_path)
-    before = merged.as_dict()
-    after = out.as_dict()
+    result.side_effects = _side_effects(result, merged.as_dict(), out.as_dict(), base_values, requests,
+                                        kconf, defined)
+
+
+def _side_effects(result: MergeResult, before: dict[str, str], after: dict[str, str], base: dict[str, str],
+                  requests: dict[str, Request], kconf: object | None, defined: set[str]) -> list[SideEffect]:
+    """Unrequested symbols conf changed, shown against BASE's value (not the pruned intermediate one);
+    a pruned =m that conf turned back to BASE's value is no side effect: the prune report lists it."""
+    from perflab.kernel.kconfig_explain import explain
+
+    pruned = set(result.prune.pruned) if result.prune is not None else set()  # type: ignore[attr-defined]
     effects: list[SideEffect] = []
     for name in sorted(set(before) | set(after)):
         if name in requests:
@@ -242,10 +252,14 @@ def _resolve(result: MergeResult, root: Path, merged: KernelConfig, requests: di
                              new or "")
         elif old is None:
             reason = "new symbol: default applies"
-        effects.append(SideEffect(name, old, new, reason, old == "m" and new == "y"))
-    if result.prune is not None and kconf is not None:
-        _mark_pruning_consequences(effects, set(result.prune.pruned), kconf)  # type: ignore[attr-defined]
-    result.side_effects = effects
+        shown = base.get(name) if name in pruned else old
+        if name in pruned and shown == new:
+            result.prune.restored[name] = reason  # type: ignore[attr-defined]
+            continue
+        effects.append(SideEffect(name, shown, new, reason, shown == "m" and new == "y"))
+    if pruned and kconf is not None:
+        _mark_pruning_consequences(effects, pruned, kconf)
+    return effects
 
 
 def _compare_requests(result: MergeResult, requests: dict[str, Request], out: KernelConfig, defined: set[str],
