@@ -117,10 +117,10 @@ def test_malformed_import_names_file_and_place(tmp_path: Path, text: str, messag
 def test_markdown_and_csv() -> None:
     b = sample()
     md = render(b, "markdown").decode()
-    assert md.splitlines()[0].startswith("| Command | Mean [ms] | Median [ms] (95% CI)")
+    assert md.splitlines()[0].startswith("| Command | Mean ± σ [ms] | Median [ms] (95% CI)")
     assert "| 1.00 (reference) |" in md and "→ slower" in md
     rows = list(csv.DictReader(io.StringIO(render(b, "csv").decode())))
-    assert [r["command"] for r in rows] == ["cmd-A", "cmd-B"]
+    assert [r["command"] for r in rows] == ["A", "B"]  # the names, as hyperfine's CSV
     assert float(rows[0]["median_ci_low"]) <= float(rows[0]["median"]) <= float(rows[0]["median_ci_high"])
     assert rows[1]["parameter_size"] == "2"
     assert set(EXPORTERS) >= {"json", "markdown", "csv"}
@@ -157,3 +157,34 @@ def test_unknown_run_fields_from_json_are_ignored(tmp_path: Path) -> None:
     path.write_text(json.dumps(data))
     with Store.open() as store:
         assert store.resolve(str(path)).commands[0].runs[0] == Run(**b.to_dict()["commands"][0]["runs"][0])
+
+
+def test_json_command_holds_the_name_as_hyperfine_writes_it() -> None:
+    """plot_benchmark_comparison matches results across files by ``command``: with --name, hyperfine writes
+    the name there; perflab wrote the command line, so a named run and a plain one could not be paired."""
+    doc = json.loads(render(sample(), "json"))
+    assert [r["command"] for r in doc["results"]] == ["A", "B"]
+
+
+def test_dash_writes_the_export_to_stdout_not_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    monkeypatch.chdir(tmp_path)
+    for fmt in ("json", "markdown", "asciidoc", "orgmode", "csv"):
+        assert export_benchmark(sample(), "-", fmt) == "stdout"
+        assert capsysbinary.readouterr().out == render(sample(), fmt)
+    assert os.listdir(tmp_path) == []
+    assert export_benchmark(sample(), tmp_path / "r.adoc", "asciidoc") == str(tmp_path / "r.adoc")
+
+
+def test_asciidoc_and_orgmode_follow_hyperfines_layout() -> None:
+    b = sample()
+    b.commands[0].name = "a|b"
+    adoc = render(b, "asciidoc").decode()
+    assert adoc.startswith('[cols="<,>,>,>,>"]\n|===\n| Command \n| Mean ± σ [ms] \n')
+    assert "| `+a\\|b+` \n" in adoc and "| 1.00 (reference) \n" in adoc
+    table, _, rest = adoc.partition("|===\n\n")
+    assert table.count("|===") == 1 and "Verdicts" in rest and "* B is 1." in rest
+    org = render(b, "orgmode").decode().splitlines()
+    assert org[0].startswith("| Command  |  Mean ± σ [ms] |  ") and org[1] == "|--+--+--+--+--|"
+    assert org[2].startswith("| =a\\vert{}b=  |  ") and org[2].endswith(" |  1.00 (reference) |")
+    assert "- B is 1." in org[org.index("Verdicts (alpha 0.05, noise band ±1 %):") + 2]

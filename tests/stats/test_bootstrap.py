@@ -136,3 +136,21 @@ def test_ratio_ci_coverage_and_independent_resampling() -> None:
         1.1, 400, seed=400,
     )  # fmt: skip
     assert 0.90 <= cov <= 0.99, cov
+
+
+def test_intervals_are_seeded_from_the_data_so_the_same_inputs_print_the_same_figures() -> None:
+    """Observed: ``perflab compare A B`` printed different CIs on every call for the same stored data."""
+    import numpy as np
+
+    from perflab.stats.compare import compare_many
+    from perflab.stats.summary import summarize
+
+    rng = np.random.default_rng(5)
+    a, b = rng.lognormal(0, 0.1, 40), rng.lognormal(0.1, 0.1, 40)
+    assert summarize(a).median_ci == summarize(a.copy()).median_ci
+    first, again = compare_many([(a, b)])[0], compare_many([(list(a), list(b))])[0]
+    assert first.ratio_ci == again.ratio_ci and first.p_value == again.p_value
+    # other data, or an explicit seed, gives another stream
+    assert summarize(a[:-1]).mean_ci != summarize(a).mean_ci
+    assert compare_many([(a, b)], seed=1)[0].ratio_ci != first.ratio_ci
+    assert compare_many([(a, b)], seed=1)[0].ratio_ci == compare_many([(a, b)], seed=1)[0].ratio_ci

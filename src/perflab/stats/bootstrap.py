@@ -98,7 +98,7 @@ def bootstrap_ci(
     if np.all(x == x[0]):
         v = float(np.asarray(statistic(x), dtype=np.float64))
         return v, v
-    return _percentile_interval(_resampled(x, statistic, n_boot, rng_from(seed)), confidence)
+    return _percentile_interval(_resampled(x, statistic, n_boot, rng_from(seed, x)), confidence)
 
 
 def half_binomial_cdf(n: int, kmax: int) -> np.ndarray:
@@ -177,7 +177,7 @@ def ratio_ci(
     n_boot = _check_n_boot(n_boot)
     if xa.size < MIN_CI_SAMPLES or xb.size < MIN_CI_SAMPLES:
         return NAN_CI
-    rng = rng_from(seed)
+    rng = rng_from(seed, xa, xb)
     sa = _resampled(xa, statistic, n_boot, rng)
     sb = _resampled(xb, statistic, n_boot, rng)
     if np.any(sa <= 0.0):

@@ -183,7 +183,8 @@ def compare(
     _validate(alpha, noise, min_runs)
     confidence = check_confidence(confidence)
     ev = _evidence(
-        baseline, candidate, confidence=confidence, min_runs=min_runs, n_boot=n_boot, rng=rng_from(seed)
+        baseline, candidate, confidence=confidence, min_runs=min_runs, n_boot=n_boot,
+        rng=rng_from(seed, baseline, candidate)
     )
     return _decide(
         ev, ev.p_value, alpha=alpha, noise=noise, higher_is_better=higher_is_better, confidence=confidence
@@ -221,7 +222,7 @@ def compare_many(pairs: Sequence[tuple[ArrayLike, ArrayLike]], **kw: Any) -> lis
     confidence = check_confidence(kw.pop("confidence", 0.95))
     min_runs = kw.pop("min_runs", 5)
     n_boot = kw.pop("n_boot", 2000)
-    rng = rng_from(kw.pop("seed", None))
+    rng = rng_from(kw.pop("seed", None), *(x for pair in pairs for x in pair))
     if kw:
         raise TypeError(f"compare_many() got unexpected keyword arguments: {', '.join(sorted(kw))}")
     _validate(alpha, noise, min_runs)

@@ -165,7 +165,7 @@ def summarize(
         median_ci = mean_ci = NAN_CI
         notes.append(f"n={n}: confidence intervals need at least {MIN_CI_SAMPLES} samples")
     else:
-        rng = rng_from(seed)
+        rng = rng_from(seed, x)
         if median_ci_method == "order":
             median_ci = median_ci_order_statistics(x, confidence)
             if median_ci[0] != median_ci[0]:

@@ -1,13 +1,15 @@
 """Exports: one module per format behind the ``Exporter`` interface (hyperfine's src/export layout).
 
-``json`` is hyperfine's schema exactly; ``markdown`` and ``csv`` follow hyperfine's layout and add the
-uncertainty perflab computes; ``perflab`` is perflab's own full result (raw runs, environment).
+``json`` is hyperfine's schema exactly; ``markdown``, ``asciidoc``, ``orgmode`` and ``csv`` follow
+hyperfine's layout and add the uncertainty perflab computes; ``perflab`` is perflab's own full result
+(raw runs, environment). The target ``-`` is standard output, as in hyperfine ≥ 1.16.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 from typing import Any
 
 from perflab.errors import PerflabError
@@ -18,7 +20,7 @@ from perflab.report.export.hyperfine_json import (
     hyperfine_result,
     import_hyperfine_json,
 )
-from perflab.report.export.markdown import MarkdownExporter
+from perflab.report.export.markup import AsciidocExporter, MarkdownExporter, OrgmodeExporter
 from perflab.store.model import Benchmark
 
 
@@ -33,12 +35,14 @@ class PerflabJsonExporter:
 
 
 EXPORTERS: dict[str, Exporter] = {
-    e.name: e for e in (HyperfineJsonExporter(), MarkdownExporter(), CsvExporter(), PerflabJsonExporter())
+    e.name: e for e in (HyperfineJsonExporter(), MarkdownExporter(), AsciidocExporter(), OrgmodeExporter(),
+                        CsvExporter(), PerflabJsonExporter())
 }
+STDOUT = "-"
 
 
 def render(benchmark: Benchmark, fmt: str, analysis: dict[str, Any] | None = None) -> bytes:
-    """The bytes of one format (``json``, ``markdown``, ``csv`` or ``perflab``)."""
+    """The bytes of one format (a key of ``EXPORTERS``)."""
     exporter = EXPORTERS.get(fmt)
     if exporter is None:
         raise PerflabError(f"unknown export format {fmt!r} (choose from {', '.join(EXPORTERS)})")
@@ -51,13 +55,23 @@ def render(benchmark: Benchmark, fmt: str, analysis: dict[str, Any] | None = Non
 
 def export_benchmark(
     benchmark: Benchmark, path: str | os.PathLike[str], fmt: str, analysis: dict[str, Any] | None = None
-) -> None:
-    """Write one export file atomically (temp file + fsync + rename)."""
-    atomic_write(path, render(benchmark, fmt, analysis))
+) -> str:
+    """Write one export atomically (temp file + fsync + rename), or to standard output for ``-``.
+
+    Returns where it went (``stdout`` or the path), for the caller to tell the user."""
+    data = render(benchmark, fmt, analysis)
+    if os.fspath(path) == STDOUT:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return "stdout"
+    atomic_write(path, data)
+    return os.fspath(path)
 
 
 __all__ = [
     "EXPORTERS",
+    "STDOUT",
     "Exporter",
     "atomic_write",
     "export_benchmark",

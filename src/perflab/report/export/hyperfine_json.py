@@ -4,7 +4,9 @@ Field semantics follow hyperfine's ``BenchmarkResult``: times in seconds; ``stdd
 standard deviation and ``null`` for a single run; ``user``/``system`` are mean CPU seconds;
 ``memory_usage_byte`` and ``exit_codes`` have one entry per run (``null`` exit code = killed by a
 signal); ``memory_usage_byte`` is omitted when any run's memory is unknown and ``parameters`` when there
-are none, as hyperfine does. Every run is exported, as hyperfine exports every invocation.
+are none, as hyperfine does. Every run is exported, as hyperfine exports every invocation. ``command``
+holds the benchmark's name (``--name`` when given), as hyperfine writes ``get_name()`` there: tools that
+match results across files by ``command`` (plot_benchmark_comparison) see the names the user chose.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ def hyperfine_result(command: CommandResult) -> dict[str, Any]:
     times = [r.wall_s for r in command.runs]
     n = len(times)
     entry: dict[str, Any] = {
-        "command": command.command,
+        "command": command.name,
         "mean": statistics.fmean(times),
         "stddev": statistics.stdev(times) if n > 1 else None,
         "median": statistics.median(times),
