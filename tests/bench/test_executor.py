@@ -160,7 +160,8 @@ def test_launcher_is_cached_privately(monkeypatch: pytest.MonkeyPatch, tmp_path:
     assert oct(first.path.parent.stat().st_mode & 0o777) == oct(0o700)
     mtime = first.path.stat().st_mtime_ns
     assert ensure_launcher().path == first.path and first.path.stat().st_mtime_ns == mtime
-    assert [p.name for p in first.path.parent.iterdir()] == [first.path.name]  # no temp leftovers
+    names = sorted(p.name for p in first.path.parent.iterdir())  # no temp leftovers
+    assert names == [first.path.name, first.path.name + ".sha256"]
 
 
 def test_a_launcher_that_cannot_start_falls_back(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

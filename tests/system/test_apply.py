@@ -295,3 +295,21 @@ def test_unprivileged_run_changes_nothing_and_exits_2(machine: dict[str, bytes],
     assert rows and not any(row["changeable"] for row in rows)
     assert any(row["reason"] == "needs root" for row in rows)
     assert snapshot() == machine
+
+
+def test_cstate_deep_with_nothing_to_disable_is_not_applicable_and_the_rest_applies(
+    machine: dict[str, bytes],
+) -> None:
+    """This VM's cpuidle states are POLL and 'haltpoll idle': ``deep`` has nothing to write. Before the
+    fix it failed the read-back and rolled back every profile that names it (latency, benchmark...)."""
+    cpuidle = Path("/sys/devices/system/cpu")
+    names = {p.read_text().strip() for p in cpuidle.glob("cpu[0-9]*/cpuidle/state[0-9]*/name")}
+    if not names or len(names - {"POLL"}) > 1:
+        pytest.skip(f"this machine has deep C-states to disable ({sorted(names)}): not the case under test")
+    wanted = other_value(get_knob("vm.swappiness").read(), ["13", "17"])
+    report = apply_settings({"cpu.cstate_disable": "deep", "vm.swappiness": wanted})
+    by_knob = {r.knob: r for r in report.results}
+    assert by_knob["cpu.cstate_disable"].status == "not-applicable"
+    assert "no deep C-state to disable here" in by_knob["cpu.cstate_disable"].reason
+    assert by_knob["vm.swappiness"].status == "applied" and report.ok
+    rollback()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -89,15 +90,61 @@ def test_bad_value_names_file_and_line(tmp_path: Path) -> None:
         load_profile(profile_file=worse)
 
 
-def test_local_profiles_shadow_shipped_ones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_shipped_profiles_win_over_same_named_local_ones(tmp_path: Path, monkeypatch) -> None:
+    """Before the fix ./.perflab/profiles/latency.toml (owned by anyone) replaced the shipped one for root."""
     local = tmp_path / ".perflab" / "profiles"
     local.mkdir(parents=True)
     _write(local / "latency.toml", 'description = "mine"\n[settings]\nvm.swappiness = 5\n')
     _write(local / "mine.toml", 'include = "throughput"\n[settings]\nvm.swappiness = 7\n')
     monkeypatch.chdir(tmp_path)
-    assert load_profile("latency").description == "mine"
-    mine = load_profile("mine")
+    assert load_profile("latency").source == [SHIPPED / "latency.toml"]
+    assert list_profiles()["latency"] == SHIPPED / "latency.toml"
+    named = load_profile(profile_file=local / "latency.toml")  # naming the file picks the local one
+    assert named.description == "mine"
+    mine = load_profile("mine")  # a local name no shipped profile has is still found
     assert mine.settings["vm.swappiness"] == "7" and mine.source[0] == SHIPPED / "throughput.toml"
+
+
+def test_local_profile_writable_by_others_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    local = tmp_path / ".perflab" / "profiles"
+    local.mkdir(parents=True)
+    _write(local / "mine.toml", "[settings]\nvm.swappiness = 7\n").chmod(0o666)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(PerflabError, match=r"refusing local profile: .*mine\.toml: writable by group or"):
+        load_profile("mine")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="chown to another user needs root (CI is root)")
+def test_local_profile_owned_by_another_user_is_refused(tmp_path: Path, monkeypatch) -> None:
+    local = tmp_path / ".perflab" / "profiles"
+    local.mkdir(parents=True)
+    planted = _write(local / "mine.toml", "[settings]\nvm.swappiness = 7\n")
+    os.chown(planted, 65534, 65534)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(PerflabError, match=r"refusing local profile: .*owned by .*uid 65534"):
+        load_profile("mine")
+
+
+def test_hostile_profiles_get_one_line(tmp_path: Path) -> None:
+    deep = _write(tmp_path / "deep.toml", "x = " + "[" * 3000 + "]" * 3000 + "\n")
+    huge = _write(tmp_path / "huge.toml", '[settings]\n"vm.swappiness" = "' + "1" * 5000 + '"\n')
+    big = _write(tmp_path / "big.toml", '[settings]\n"vm.swappiness" = "' + "1" * (2 << 20) + '"\n')
+    large_int = _write(tmp_path / "int.toml", "[settings]\n\"vm.swappiness\" = " + "9" * 5000 + "\n")
+    cases = ((deep, "nested too deeply"), (huge, "value of 5000 characters"),
+             (big, "more than the 1048576 bytes allowed"), (large_int, "malformed TOML: Exceeds the limit"))
+    for path, message in cases:
+        with pytest.raises(PerflabError, match=message) as caught:
+            load_profile(profile_file=path)
+        assert "\n" not in caught.value.message
+
+
+def test_cli_apply_says_which_file_each_profile_came_from() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "perflab", "system", "apply", "p2p-node", "--dry-run"],
+                          capture_output=True, text=True)
+    assert f"profile p2p-node from {SHIPPED / 'throughput.toml'}, " in done.stdout.replace("\n", "")
 
 
 def test_unknown_profile_lists_where_it_looked() -> None:

@@ -55,10 +55,11 @@ def _root(
 
 
 def _register() -> None:
-    from perflab.cli import bench, crypto, kernel, results, system, tune, vm
+    from perflab.cli import bench, crypto, kernel, report, results, system, tune, vm
 
     bench.register(app)
     results.register(app)
+    report.register(app)
     app.add_typer(system.app, name="system")
     app.add_typer(tune.app, name="tune")
     app.add_typer(kernel.app, name="kernel")

@@ -98,9 +98,11 @@ def apply(
     report = apply_settings(
         loaded.settings, dry_run=dry_run, label=f"profile {loaded.name}", keep_partial=keep_partial
     )
+    files = [str(path) for path in loaded.source]
     if as_json:
-        _dump(report.to_dict())
+        _dump({**report.to_dict(), "profile_files": files})
     else:
+        _console().print(f"profile {loaded.name} from {', '.join(files)}", markup=False, highlight=False)
         table = _table(
             f"apply {loaded.name}" + (" (dry run)" if dry_run else ""),
             ["knob", "before", "wanted", "after", "status", "reason"],

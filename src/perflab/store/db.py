@@ -8,6 +8,7 @@ SQLite is put in WAL mode with a busy timeout and every write transaction starts
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -261,7 +262,13 @@ class Store:
         raise PerflabError(f"{ref!r} is neither a benchmark id, a baseline name nor a JSON file")
 
 
+@functools.cache
+def _field_names(cls: type) -> frozenset[str]:
+    return frozenset(f.name for f in dataclasses.fields(cls))
+
+
 def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
-    """Keep the keys the dataclass knows: extras written by a newer perflab are ignored, not fatal."""
-    names = {f.name for f in dataclasses.fields(cls)}
+    """Keep the keys the dataclass knows: extras written by a newer perflab are ignored, not fatal.
+    (Called once per stored run: the field names are computed once per class, not per run.)"""
+    names = _field_names(cls)
     return {k: v for k, v in data.items() if k in names}

@@ -378,6 +378,9 @@ class CStateKnob(PerCpuKnob):
 
     def check_value(self, value: str) -> str | None:
         known = {name for _, name in self._states()}
+        if value == "deep" and known and not self._wanted(value):
+            shown = ", ".join(sorted(known, key=lambda n: (n != "POLL", n)))
+            return f"no deep C-state to disable here (the only states are {shown}): nothing to write"
         unknown = self._wanted(value) - known
         return f"unknown C-states {sorted(unknown)} (have {sorted(known)})" if unknown else None
 

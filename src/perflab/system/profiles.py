@@ -10,6 +10,11 @@ Format::
 
 A profile naming an unknown knob or a malformed value is refused as ``file:line: reason`` before anything
 is applied.
+
+Trust: a profile is applied as root, so a name resolves to the *shipped* profile first; a local profile
+(``./.perflab/profiles``, the user's config dir) is found by name only when no shipped one has it, or by
+naming its file. A local profile owned by another user (not you, not root) or writable by group/others is
+refused. Files are read with a size limit and values are bounded, so a hostile file gets one clear line.
 """
 
 from __future__ import annotations
@@ -21,10 +26,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from perflab import fsutil
 from perflab.errors import PerflabError
 from perflab.system.knobs import get_knob, parse_spec
 
 SHIPPED = Path(__file__).parent / "profiles"
+PROFILE_LIMIT = 1 << 20  # bytes of one profile file (the shipped ones are < 2 KB)
+VALUE_LIMIT = 4096  # characters of one value spec (the longest real knob value is a few dozen)
 
 
 @dataclass
@@ -36,8 +44,8 @@ class Profile:
 
 
 def search_dirs(profile_file: str | Path | None = None) -> list[Path]:
-    """Where profile names are looked up, in order."""
-    dirs = []
+    """Where profile names are looked up, in order: shipped profiles win over same-named local ones."""
+    dirs = [SHIPPED]
     if profile_file is not None:
         dirs.append(Path(profile_file).parent)
     dirs.append(Path.cwd() / ".perflab" / "profiles")
@@ -45,17 +53,19 @@ def search_dirs(profile_file: str | Path | None = None) -> list[Path]:
     dirs.append(
         Path(state).parent / "profiles" if state else Path.home() / ".config" / "perflab" / "profiles"
     )
-    dirs.append(SHIPPED)
     return dirs
 
 
 def list_profiles() -> dict[str, Path]:
-    """Every profile name visible from here (earlier search dirs shadow later ones)."""
+    """Every profile name visible from here (shipped ones shadow local ones of the same name)."""
     found: dict[str, Path] = {}
     for directory in search_dirs():
-        if directory.is_dir():
-            for path in sorted(directory.glob("*.toml")):
-                found.setdefault(path.stem, path)
+        try:
+            paths = sorted(directory.glob("*.toml")) if directory.is_dir() else []
+        except OSError:
+            continue
+        for path in paths:
+            found.setdefault(path.stem, path)
     return found
 
 
@@ -67,7 +77,7 @@ def _locate(name: str, dirs: list[Path], relative_to: Path | None) -> Path:
         if candidate.is_file():
             return candidate
         raise PerflabError(f"profile file {candidate} not found")
-    local = [relative_to] if relative_to is not None else []
+    local = [relative_to] if relative_to is not None else []  # an include's own directory comes first
     for directory in local + dirs:
         path = directory / f"{name}.toml"
         try:
@@ -90,7 +100,10 @@ def load_profile(name_or_path: str | None = None, *, profile_file: str | Path | 
         path = _locate(name_or_path, dirs, None)
     else:
         raise PerflabError("name a profile or give --profile-file")
-    settings, description, sources = _load(path.resolve(), dirs, [])
+    try:
+        settings, description, sources = _load(path.resolve(), dirs, [])
+    except RecursionError:
+        raise PerflabError(f"{path}: profile nested too deeply to be a profile") from None
     return Profile(name=path.stem, description=description, settings=settings, source=sources)
 
 
@@ -104,6 +117,8 @@ def _load(path: Path, dirs: list[Path], stack: list[Path]) -> tuple[dict[str, st
     except tomllib.TOMLDecodeError as error:
         line = getattr(error, "lineno", None) or _lineno_from_message(str(error), text)
         raise PerflabError(f"{path}:{line}: malformed TOML: {error}") from None
+    except ValueError as error:  # tomllib's int() of a number with more than 4300 digits
+        raise PerflabError(f"{path}: malformed TOML: {str(error).split(';')[0]}") from None
     unknown = set(data) - {"description", "include", "settings"}
     if unknown:
         key = sorted(unknown)[0]
@@ -140,10 +155,15 @@ def _load(path: Path, dirs: list[Path], stack: list[Path]) -> tuple[dict[str, st
 
 
 def _read(path: Path) -> str:
-    try:
-        return path.read_text()
-    except (OSError, UnicodeDecodeError) as error:
-        raise PerflabError(f"{path}: cannot read profile: {error}") from None
+    """The text of a profile file we may trust (shipped, or owned by us or root and private to them)."""
+    if SHIPPED not in path.parents:
+        try:
+            fsutil.check_file_stat(path, os.stat(path))
+        except fsutil.UnsafePathError as error:
+            raise PerflabError(f"refusing local profile: {error.message}") from None
+        except OSError as error:
+            raise PerflabError(f"{path}: cannot read profile: {error.strerror}") from None
+    return fsutil.read_text_bounded(path, limit=PROFILE_LIMIT, what="profile")
 
 
 def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -166,8 +186,18 @@ def _spec_text(path: Path, text: str, key: str, value: Any) -> str:
     if isinstance(value, list):
         if not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
             raise PerflabError(f"{path}:{_line_of(path, key, text)}: {key}: a list value holds integers only")
-        return " ".join(str(v) for v in value)
-    return str(value)
+        numbers = value
+    else:
+        numbers = [value] if isinstance(value, int) else []
+    if any(abs(v) >= 10**40 for v in numbers):
+        raise PerflabError(f"{path}:{_line_of(path, key, text)}: {key}: integer too large for a knob")
+    spec = " ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+    if len(spec) > VALUE_LIMIT:
+        raise PerflabError(
+            f"{path}:{_line_of(path, key, text)}: {key}: value of {len(spec)} characters, more than the "
+            f"{VALUE_LIMIT} a knob value can be"
+        )
+    return spec
 
 
 def _check(path: Path, text: str, key: str, value: Any) -> str:

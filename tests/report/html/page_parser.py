@@ -1,0 +1,63 @@
+"""Reads back from a page what it claims: the results listed, each command's median and CI, each
+comparison's ratio, CI and verdict (from the data attributes and the text the reader sees)."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+
+class PageFacts(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.results: list[dict[str, str]] = []  # overview rows
+        self.commands: list[dict[str, str]] = []
+        self.comparisons: list[dict[str, str]] = []
+        self.ids: set[str] = set()
+        self.tags: dict[str, int] = {}
+        self._table_result: str | None = None
+        self._row: dict[str, str] | None = None
+        self._text: list[str] | None = None
+        self._cell_class = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        self.tags[tag] = self.tags.get(tag, 0) + 1
+        if "id" in a:
+            self.ids.add(a["id"])
+        if tag == "table":
+            self._table_result = a.get("data-result")
+        elif tag == "tr" and "data-kind" in a and "data-result" in a:
+            self.results.append(a)
+        elif tag == "tr" and a.get("class") == "command":
+            self._row = {**a, "result": self._table_result or ""}
+            self.commands.append(self._row)
+        elif tag == "tr" and a.get("class") == "comparison":
+            self._row = {**a, "result": self._table_result or ""}
+            self.comparisons.append(self._row)
+        elif tag == "td" and self._row is not None:
+            if "data-verdict" in a:
+                self._row["verdict"] = a["data-verdict"]
+            self._cell_class = a.get("class", "")
+            self._text = []
+
+    def handle_data(self, data: str) -> None:
+        if self._text is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "td" and self._row is not None and self._text is not None:
+            text = "".join(self._text).strip()
+            if "verdict" in self._cell_class.split():
+                self._row["verdict_text"] = text
+            elif self._cell_class == "name":
+                self._row["name_text"] = text
+            self._text = None
+        elif tag == "tr":
+            self._row = None
+
+
+def facts(html: str) -> PageFacts:
+    parser = PageFacts()
+    parser.feed(html)
+    parser.close()
+    return parser
