@@ -141,3 +141,11 @@ def test_gzipped_config_and_boot_fallback(tmp_path: Path) -> None:
     truncated.write_bytes(packed.read_bytes()[:100])
     with pytest.raises(PerflabError, match=f"^{re.escape(str(truncated))}: cannot read"):
         _states(truncated, None)
+
+
+def test_release_comes_from_the_config_header() -> None:
+    """Observed: `release` was null in `kernel audit --json` for another machine's files."""
+    assert _states(CONFIG_612, D612)["__report__"].release == "6.12.117"
+    assert _states(CONFIG_61, None)["__report__"].release == "6.1.192"
+    proc = run_cli("kernel", "audit", "--config", str(CONFIG_612), "--json")
+    assert proc.returncode == 0 and json.loads(proc.stdout)["release"] == "6.12.117"

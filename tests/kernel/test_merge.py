@@ -165,3 +165,38 @@ def test_cli_merge_reads_gzipped_base(tmp_path: Path) -> None:
     proc = _perflab("kernel", "merge", str(packed), str(HOT), "-o", str(out))
     assert proc.returncode == 0, proc.stderr
     assert KernelConfig.load(out).get("KVM") == "y" and KernelConfig.load(out).get("BTRFS_FS") == "m"
+
+
+def _tiny_tree(root: Path) -> Path:
+    (root / "scripts" / "kconfig").mkdir(parents=True)
+    (root / "Kconfig").write_text('config ZRAM\n\ttristate "zram"\n')
+    (root / "Makefile").write_text("VERSION = 6\nPATCHLEVEL = 12\nSUBLEVEL = 117\nEXTRAVERSION =\n")
+    return root
+
+
+def test_a_tree_another_user_owns_or_can_write_is_refused(tmp_path: Path) -> None:
+    """A kernel tree is code (Kconfig's $(shell,...), make): resolving one runs it as this user."""
+    tree = _tiny_tree(tmp_path / "tree")
+    out = tmp_path / "out.config"
+    os.chmod(tree / "Makefile", 0o666)
+    proc = _perflab("kernel", "merge", str(DEBIAN_612), str(HOT), "-o", str(out), "--srctree", str(tree))
+    assert proc.returncode == 1 and not out.exists()
+    assert proc.stderr.startswith(f"perflab: error: {tree.resolve()}/Makefile: writable by group or others "
+                                  "(mode 0666): a kernel tree is code")
+    assert "--trust-tree" in proc.stderr and proc.stderr.count("\n") == 1
+    os.chmod(tree / "Makefile", 0o644)
+    os.chown(tree / "Kconfig", 65534, 65534)  # the tests run as root (CI does): nobody's file
+    with pytest.raises(PerflabError, match=r"Kconfig: owned by uid 65534, not by you or root: a kernel tree "
+                                           r"is code .* pass --trust-tree"):
+        merge(DEBIAN_612, [HOT], srctree=tree)
+    from perflab.kernel.resolve import check_tree_owner
+
+    os.chown(tree / "Kconfig", os.getuid(), os.getgid())
+    check_tree_owner(tree)  # own files, not writable by others: trusted
+
+
+def test_help_says_a_tree_is_code() -> None:
+    proc = _perflab("kernel", "merge", "--help")
+    assert proc.returncode == 0
+    text = " ".join(proc.stdout.split())
+    assert "A kernel tree is code" in text and "--trust-tree" in text and "--allow-version-mismatch" in text

@@ -246,3 +246,32 @@ def test_expert_off_merges_and_explains_held_down_prompts(srctree: Path, tmp_pat
     gpio = effects["GPIO_SYSFS"]
     assert (gpio.before, gpio.after) == ("y", None)
     assert gpio.reason.startswith("prompt visible only if ") and "EXPERT" in gpio.reason
+
+
+CONFIG_61 = DATA / "audit-debian-6.1" / "config-6.1.0-56-amd64"
+
+
+def test_version_mismatch_is_refused_unless_allowed(srctree: Path, tmp_path: Path) -> None:
+    """Observed: a config of another kernel version merged against the 6.12 tree silently."""
+    fragment = tmp_path / "f.config"
+    fragment.write_text("CONFIG_ZRAM=y\n")
+    out = tmp_path / "out.config"
+    proc = _cli("kernel", "merge", str(CONFIG_61), str(fragment), "-o", str(out), "--srctree", str(srctree))
+    assert proc.returncode == 1 and not out.exists()
+    assert proc.stderr == (f"perflab: error: {CONFIG_61}: BASE is a Linux 6.1.192 config but "
+                           f"{srctree.resolve()} is Linux 6.12.117: symbols differ between versions; use the "
+                           "matching tree or pass --allow-version-mismatch\n")
+    result = merge(CONFIG_61, [fragment], srctree=srctree, allow_version_mismatch=True)
+    assert result.resolved and any(n.startswith("VERSION MISMATCH (allowed): ") for n in result.notes)
+    headerless = tmp_path / "headerless.config"
+    headerless.write_text("".join(line + "\n" for line in DEBIAN_612.read_text().splitlines()[4:]))
+    result = merge(headerless, [fragment], srctree=srctree)
+    assert any("has no '# Linux/<arch> <version> Kernel Configuration' header" in n for n in result.notes)
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
+    return subprocess.run([sys.executable, "-m", "perflab", *args], capture_output=True, text=True, env=env,
+                          timeout=600, check=False)

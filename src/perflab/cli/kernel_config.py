@@ -16,6 +16,12 @@ keeping what the listed modules and the fragments' y/m symbols depend on; (4) th
 on top; (5) --srctree resolves with the tree's own 'make olddefconfig' (run in a private build
 directory, the tree is only read) and checks every requested value: honoured / changed (with the
 reason) / absent. Without --srctree the result is an UNRESOLVED textual merge.
+
+A kernel tree is code: resolving runs its Kconfig ($(shell,...) calls), its Makefiles and scripts/kconfig
+as you. The tree must be owned by you or root (--trust-tree to skip that check) and of BASE's version
+(from BASE's header; --allow-version-mismatch to resolve anyway).
+
+Example: perflab kernel merge /boot/config-$(uname -r) hotpath.config -o .config --srctree /usr/src/linux
 """
 
 
@@ -36,6 +42,12 @@ def merge_command(
         "--srctree", help="Kernel source tree whose Kconfig resolves the result.")] = None,
     arch: Annotated[str | None, typer.Option("--arch", help="ARCH for the tree (default: this machine's).")]
     = None,
+    allow_version_mismatch: Annotated[bool, typer.Option(
+        "--allow-version-mismatch", help="Resolve even when BASE's kernel version (its header) is not the "
+        "tree's (Makefile).")] = False,
+    trust_tree: Annotated[bool, typer.Option(
+        "--trust-tree", help="Resolve with a tree owned by another user (it is code: it runs as you).")]
+    = False,
     strict: Annotated[bool, typer.Option(
         "--strict", help="Exit 3 when a requested value did not survive (needs --srctree).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
@@ -48,7 +60,8 @@ def merge_command(
         raise PerflabError("--strict needs --srctree: without the kernel's Kconfig no value can be checked")
     if out.resolve() == base.resolve():
         raise PerflabError(f"{out}: refusing to overwrite BASE; choose another -o")
-    result = merge(base, list(fragments), modprobed_db=modprobed_db, srctree=srctree, arch=arch)
+    result = merge(base, list(fragments), modprobed_db=modprobed_db, srctree=srctree, arch=arch,
+                   allow_version_mismatch=allow_version_mismatch, trust_tree=trust_tree)
     if srctree is not None:
         import gc
 

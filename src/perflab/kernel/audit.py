@@ -304,7 +304,9 @@ def gather_sources(config: Path | None = None, modules_dir: Path | None = None, 
         src.cpu_flags = read_cpu_flags(cpuinfo or PROC_CPUINFO)
         src.crypto = read_proc_crypto(proc_crypto or PROC_CRYPTO)
         return src
-    src = Sources(KernelConfig.load(config), str(config), running=False)
+    loaded = KernelConfig.load(config)
+    header = loaded.header()
+    src = Sources(loaded, str(config), running=False, release=header[1] if header else None)
     if modules_dir is not None:
         src.tree = ModuleTree.load(modules_dir)
     if cpuinfo is not None:

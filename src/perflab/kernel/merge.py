@@ -129,6 +129,35 @@ def _collect_requests(base: KernelConfig, fragments: list[KernelConfig]) -> tupl
     return requests, redefinitions
 
 
+def _major_minor(version: str) -> tuple[int, int] | None:
+    match = re.match(r"(\d+)\.(\d+)", version)
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def _check_versions(base: KernelConfig, root: Path, allow: bool, notes: list[str]) -> None:
+    """BASE (its ``# Linux/x86 6.12.117 Kernel Configuration`` header) and the tree (its Makefile)
+    must be the same VERSION.PATCHLEVEL: Kconfig symbols appear, vanish and change between releases,
+    so resolving against another version silently drops or changes values."""
+    from perflab.kernel.kconfig_explain import kernel_version
+
+    header = base.header()
+    tree_version = kernel_version(root)
+    if header is None:
+        notes.append(f"BASE has no '# Linux/<arch> <version> Kernel Configuration' header: its version "
+                     f"was not checked against the tree's {tree_version}")
+        return
+    base_version = header[1]
+    if _major_minor(base_version) == _major_minor(tree_version):
+        if base_version.split("-")[0] != tree_version.split("-")[0]:
+            notes.append(f"BASE is Linux {base_version}, the tree {tree_version} (same series)")
+        return
+    message = (f"{base.path}: BASE is a Linux {base_version} config but {root} is Linux {tree_version}: "
+               "symbols differ between versions")
+    if not allow:
+        raise PerflabError(f"{message}; use the matching tree or pass --allow-version-mismatch")
+    notes.append(f"VERSION MISMATCH (allowed): {message}")
+
+
 def _defined_by_scan(srctree: Path) -> set[str]:
     """Every ``config``/``menuconfig`` name in the tree's Kconfig files (fallback without kconfiglib)."""
     names: set[str] = set()
@@ -145,8 +174,12 @@ def _defined_by_scan(srctree: Path) -> set[str]:
 
 
 def merge(base_path: str | Path, fragment_paths: list[str | Path], *, modprobed_db: str | Path | None = None,
-          srctree: str | Path | None = None, arch: str | None = None) -> MergeResult:
-    """Merge and (with ``srctree``) resolve; never writes anything but temporary files."""
+          srctree: str | Path | None = None, arch: str | None = None, allow_version_mismatch: bool = False,
+          trust_tree: bool = False) -> MergeResult:
+    """Merge and (with ``srctree``) resolve; never writes anything but temporary files.
+
+    ``srctree`` must be owned by this user or root (it is code that runs) unless ``trust_tree``, and
+    of BASE's kernel version (from BASE's header) unless ``allow_version_mismatch``."""
     import time
 
     clock = time.perf_counter()
@@ -160,9 +193,12 @@ def merge(base_path: str | Path, fragment_paths: list[str | Path], *, modprobed_
     kconf = None
     root = None
     if srctree is not None:
-        from perflab.kernel.resolve import check_srctree
+        from perflab.kernel.resolve import check_srctree, check_tree_owner
 
         root = check_srctree(srctree)
+        if not trust_tree:
+            check_tree_owner(root)
+        _check_versions(base, root, allow_version_mismatch, result.notes)
     if modprobed_db is not None:
         if root is None:
             raise PerflabError("--modprobed-db needs --srctree: the module → symbol map comes from the "
