@@ -13,6 +13,7 @@ from perflab.errors import PerflabError
 from perflab.stats.summary import summarize
 from perflab.store.model import Benchmark, Run
 from tests.report.helpers import real_benchmark, synthetic
+from tests.stats.verdict_rule import assert_verdict_follows_the_rule
 
 QUIET_ENV = {"loadavg": [0.0, 0.0, 0.0], "cores_logical": 4, "governor": "performance", "turbo": "off",
              "vm": {"detected": False}}
@@ -23,26 +24,26 @@ def bench(*commands, env=None) -> Benchmark:  # type: ignore[no-untyped-def]
                      environment=env if env is not None else dict(QUIET_ENV))
 
 
-def test_real_sleeps_slower_verdict_with_true_ratio_in_ci() -> None:
-    """Twice as long survives a loaded 2-vCPU CI machine; the engine's own tests do the 1.3× case."""
+def test_real_sleeps_analysis_is_complete_and_its_verdict_follows_the_rule() -> None:
+    """Real processes: only what must always hold. That 10 ms against 20 ms is "slower" with a CI holding
+    the true ratio is a statistical claim, checked over many seeded trials in tests/bench/test_verdicts.py
+    (a single real run would fail it about once in twenty by design)."""
     b = real_benchmark([["sleep", "0.010"], ["sleep", "0.020"]], runs=15)
+    assert min(b.commands[1].wall_times_s()) >= 0.020  # a sleep never returns early
     a = analyze(b, seed=1)
     (cmp,) = a["comparisons"]
-    assert cmp["verdict"] == "slower"
-    lo, hi = cmp["ratio_ci"]
-    assert lo <= cmp["ratio"] <= hi
-    # The true ratio: B is A's process plus exactly 10 ms more of sleeping, so (median(A) + 10 ms) /
-    # median(A). Computed from A's own runs rather than a fixed band, which load on the machine moves.
-    median_a = a["commands"][0]["wall"]["median"]
-    true_ratio = (median_a + 0.010) / median_a
-    assert lo <= true_ratio <= hi, (true_ratio, cmp["ratio_ci"])
-    assert hi < 2.2  # spawn cost is on both sides: the ratio stays below 2 (plus CI width)
+    assert_verdict_follows_the_rule(cmp)
+    medians = [c["wall"]["median"] for c in a["commands"]]
+    assert cmp["ratio"] == pytest.approx(medians[1] / medians[0])
     assert a["commands"][0]["wall"]["n"] == 15
     assert a["commands"][0]["user"]["n"] == 15
     json.dumps(a, allow_nan=False)
 
 
 def test_a_a_and_holm_family() -> None:
+    """Seeded synthetic data (CV 1 %, 30 runs). A/A is called different only if its ratio CI leaves the ±1 %
+    band: a 5-SE excursion of the log-ratio (SE 1.2533 * 0.01 * sqrt(2/30) = 0.0032), P < 1e-6 for any
+    seed; B at 1.3× is 80 SE away."""
     a = analyze(bench(synthetic("A", 0.01, 30, seed=1), synthetic("A2", 0.01, 30, seed=2),
                       synthetic("B", 0.013, 30, seed=3)), seed=1)
     verdicts = {c["candidate"]: c for c in a["comparisons"]}

@@ -3,6 +3,7 @@ errors as typer's own coercion, and pydantic is not imported for plain calls."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -124,3 +125,36 @@ def test_collection_is_back_on_after_a_call_even_a_failing_one(capsys: pytest.Ca
         assert gc.get_freeze_count() > 10_000  # the imports' survivors were frozen (cheap exit)
         gc.unfreeze()
     capsys.readouterr()
+
+
+@pytest.mark.parametrize("breakage", [
+    # a RuntimeParam with another dataclass shape (a new required field)
+    "import dataclasses, typer._coercion as c\n"
+    "@dataclasses.dataclass(frozen=True)\n"
+    "class Shape(c.RuntimeParam):\n    extra: int\n"
+    "c.RuntimeParam = Shape\n",
+    # not a dataclass at all: fields() raises TypeError while installing
+    "import typer._coercion as c; c.RuntimeParam = object\n",
+    # the fast path itself fails at call time: typer's own coercion takes over
+    "import perflab.cli._fastparse as f\n"
+    "def boom(*a):\n    raise RuntimeError('boom')\n"
+    "f._plain_value = boom\n",
+])
+def test_any_surprise_in_typers_internals_falls_back_to_plain_typer(breakage: str, tmp_path: Path) -> None:
+    """The fast path is a speed-up only: whatever differs in typer, every command still parses."""
+    code = (breakage + "import sys; from perflab.cli import main\n"
+            "sys.argv = ['perflab', 'bench', '--runs', '3', '--warmup', '2', '--target-precision', '0.05',\n"
+            "            '--json',\n"
+            "            '--', 'true']\nmain()\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": SRC, "NO_COLOR": "1",
+                               "PERFLAB_DB": f"sqlite:///{tmp_path / 'p.db'}", "HOME": str(tmp_path)})
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert len(data["commands"][0]["runs"]) == 3
+    assert (data["settings"]["warmup"], data["settings"]["target_precision"]) == (2, 0.05)
+    bad = subprocess.run([sys.executable, "-c", code.replace("'3'", "'abc'")], capture_output=True,
+                         text=True, timeout=60, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": SRC,
+                                                     "PERFLAB_DB": f"sqlite:///{tmp_path / 'p.db'}"})
+    assert bad.returncode == 2 and "Invalid value for '--runs'" in bad.stderr
+    assert "Traceback" not in bad.stderr

@@ -1,4 +1,5 @@
-"""Merges resolved with the real Debian linux-source-6.12 tree (the ``srctree`` fixture of conftest.py)."""
+"""Merges resolved with the real Debian linux-source-6.12 tree (the ``srctree`` fixture of conftest.py,
+which obtains the tree when it is missing; never skipped)."""
 
 from __future__ import annotations
 

@@ -36,7 +36,8 @@ def test_session_stores_analysed_result_and_reports_it(tmp_path: Path) -> None:
     recorder, stream = Recorder(), io.StringIO()
     markdown = tmp_path / "out.md"
     outcome = BenchSession(request(["true"], ["sleep", "0.002"]), store).run(
-        reporters=[recorder, JsonReporter(stream), FileReporter(markdown, "markdown")])
+        reporters=[recorder, JsonReporter(stream), FileReporter(markdown, "markdown")]
+    )
     assert recorder.seen == [outcome] and outcome.benchmark.status == "complete"
     stored = store.get(outcome.bench_id)
     assert [len(c.runs) for c in stored.commands] == [5, 5]

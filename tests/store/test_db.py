@@ -75,7 +75,8 @@ def test_not_a_database_is_a_one_line_error(tmp_path: Path) -> None:
     garbage.write_text("this is not SQLite\n" * 100)
     with pytest.raises(PerflabError) as info:
         Store.open(f"sqlite:///{garbage}")
-    assert info.value.message == f"cannot open the store sqlite:///{garbage}: file is not a database"
+    assert info.value.message == (f"cannot open the store sqlite:///{garbage}: not a perflab store or "
+                                  f"damaged: file is not a database")
     with pytest.raises(PerflabError, match="invalid database URL"):
         Store.open("not a url")
 

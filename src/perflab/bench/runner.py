@@ -33,6 +33,7 @@ import secrets
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,14 @@ from perflab.store.model import Benchmark, CommandResult, Run
 SHELL_CALIBRATION = -1  # pseudo command index of ``sh -c ''`` in a block
 
 
+@dataclass(frozen=True)
+class Place:
+    """Where one command runs: extra environment variables and a working directory (None: perflab's)."""
+
+    env: dict[str, str] = field(default_factory=dict)
+    cwd: str | None = None
+
+
 class RunFailed(PerflabError):
     """A run (or hook) failed; the runs measured so far are kept by the session.
 
@@ -59,7 +68,7 @@ class RunFailed(PerflabError):
         self.remedies = tuple(remedies)
 
 
-__all__ = ["BenchOptions", "MeasurementSession", "Observer", "RunFailed", "run_benchmark"]
+__all__ = ["BenchOptions", "MeasurementSession", "Observer", "Place", "RunFailed", "run_benchmark"]
 
 
 def _last_line(text: str) -> str:
@@ -72,8 +81,11 @@ class MeasurementSession:
 
     def __init__(self, commands: Sequence[Command], options: BenchOptions | None = None, *,
                  executor: Executor | None = None, observer: Observer | None = None,
-                 kind: str = "bench") -> None:
+                 kind: str = "bench", places: Sequence[Place] | None = None) -> None:
         self.options = options or BenchOptions()
+        if places is not None and len(places) != len(commands):
+            raise PerflabError("internal: one Place per command")
+        self.places = list(places) if places is not None else [Place()] * len(commands)
         self.options.count.validate()
         if not commands:
             raise PerflabError("no command to measure")
@@ -174,11 +186,13 @@ class MeasurementSession:
         assert self._tmp is not None
         return str(Path(self._tmp.name) / "output")
 
-    def _spec(self, argv: Sequence[str], label: str, *, timed: bool, capture: bool) -> RunSpec:
+    def _spec(self, argv: Sequence[str], label: str, *, timed: bool, capture: bool,
+              place: Place | None = None) -> RunSpec:
         out = self._output_path() if capture else NULL
-        return RunSpec(argv=list(argv), env=self._env, stdin=self._input if timed else None, stdout=out,
+        env = {**self._env, **place.env} if place is not None and place.env else self._env
+        return RunSpec(argv=list(argv), env=env, stdin=self._input if timed else None, stdout=out,
                        stderr=SAME if capture else NULL, timeout_s=self.options.timeout_s if timed else None,
-                       label=label)
+                       cwd=place.cwd if place is not None else None, label=label)
 
     def _shell_calibration_spec(self) -> RunSpec:
         """``sh -c ''``: the shell's own spawn cost, measured interleaved with --shell."""
@@ -225,10 +239,16 @@ class MeasurementSession:
                 self._execute(index, sequence=-1, block=-1, variant="", warm=True)
                 self.results[index].warmup_runs += 1
 
+    def warm_once(self, index: int) -> None:
+        """One unrecorded run of command ``index`` (for callers that order the warm-up themselves)."""
+        self._execute(index, sequence=-1, block=-1, variant="", warm=True)
+        self.results[index].warmup_runs += 1
+
     def _execute(self, index: int, *, sequence: int, block: int, variant: str, warm: bool) -> Run:
         command = self.commands[index]
         self._hook("prepare", index, command.prepare)
-        spec = self._spec(command.argv, command.name, timed=True, capture=self.capture)
+        spec = self._spec(command.argv, command.name, timed=True, capture=self.capture,
+                          place=self.places[index])
         floored = self.executor.floored_runs
         run = self.executor.run(spec, sequence=sequence, block=block, variant=variant)
         if self.executor.floored_runs != floored and not warm:

@@ -55,16 +55,21 @@ def _root(
 
 
 def _register() -> None:
-    from perflab.cli import bench, crypto, kernel, report, results, system, tune, vm
+    from perflab.cli import anns, bench, crypto, exp, idea, kernel, report, results, suite, system, tune, vm
 
     bench.register(app)
     results.register(app)
     report.register(app)
     app.add_typer(system.app, name="system")
     app.add_typer(tune.app, name="tune")
+    app.add_typer(suite.app, name="suite")
     app.add_typer(kernel.app, name="kernel")
     app.add_typer(crypto.app, name="crypto")
     app.add_typer(vm.app, name="vm")
+    app.add_typer(idea.app, name="idea")
+    app.add_typer(exp.app, name="exp")
+    app.command("tracker")(exp.tracker_command)
+    app.add_typer(anns.app, name="anns")
 
 
 def main() -> None:

@@ -48,24 +48,36 @@ def install_plain_coercion(params: list[Any]) -> None:
     bench's 35 options plus ~0.06 s to import pydantic. Values of the plain types bench declares (bool,
     str, int, float with min/max, list[str], a 3-tuple of str) are converted directly when they are in the
     canonical form; anything else goes to typer's own coercion, so results and error messages stay
-    typer's. Relies on typer internals; with another typer this does nothing."""
+    typer's. Relies on typer internals: with a typer whose internals differ in any way (a missing module, a
+    changed dataclass shape, any exception while installing) this does nothing and typer parses as usual."""
     try:
-        from dataclasses import dataclass
-
-        from typer._coercion import RuntimeParam, build_runtime_param
-    except ImportError:
+        _install(params)
+    except Exception:  # noqa: BLE001 - a speed-up only: any surprise leaves typer's own parsing in place
         return
+
+
+def _install(params: list[Any]) -> None:
+    from dataclasses import dataclass, fields
+
+    from typer._coercion import RuntimeParam, build_runtime_param
+
+    if {f.name for f in fields(RuntimeParam)} != {"parameter_info", "annotation"}:
+        return  # another shape than the one this was written against: do not guess
 
     @dataclass(frozen=True)
     class _Plain(RuntimeParam):  # type: ignore[misc]
         descriptor: Any = None
 
         def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
-            out = _plain_value(self.annotation, self.parameter_info, value)
+            try:
+                out = _plain_value(self.annotation, self.parameter_info, value)
+            except Exception:  # noqa: BLE001 - typer's own coercion decides (and words any error)
+                out = _UNHANDLED
             if out is _UNHANDLED:
                 return build_runtime_param(self.descriptor)._coerce_value(value, param=param, ctx=ctx)
             return out
 
+    plain = []
     for param in params:
         desc = getattr(param, "type_descriptor", None)
         if desc is None or getattr(param, "_runtime_param", _UNHANDLED) is not None:
@@ -73,5 +85,7 @@ def install_plain_coercion(params: list[Any]) -> None:
         if desc.file_annotation is not None or getattr(desc.parameter_info, "parser", None) is not None:
             continue
         # any other annotation: built only when a value is given (a missing one is None before this)
-        param._runtime_param = _Plain(parameter_info=desc.parameter_info, annotation=desc.annotation,
-                                      descriptor=desc)
+        plain.append((param, _Plain(parameter_info=desc.parameter_info, annotation=desc.annotation,
+                                    descriptor=desc)))
+    for param, runtime in plain:  # all or nothing
+        param._runtime_param = runtime

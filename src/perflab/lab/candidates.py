@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from perflab.errors import PerflabError
 
@@ -88,3 +89,31 @@ def preflight(candidates: Sequence[Candidate]) -> tuple[list[Candidate], dict[st
             dropped[candidate.label] = gone
         kept.append(Candidate(candidate.label, settings))
     return kept, dropped
+
+
+def apply_candidate(candidate: Candidate, label: str = "tune-try") -> Any:
+    """Apply through the journal and insist that every knob is in force (read back), else undo and raise."""
+    from perflab.system.apply import apply_settings, restore
+
+    report = apply_settings(candidate.settings, label=f"{label}:{candidate.label}")
+    bad = [r for r in report.results if r.status not in ("applied", "unchanged")]
+    if bad:
+        restore(report)
+        raise PerflabError(f"candidate {candidate.label!r} cannot be applied here: " + "; ".join(
+            f"{r.knob}={r.wanted}: {r.status}{': ' + r.reason if r.reason else ''}" for r in bad))
+    return report
+
+
+def restore_candidate(report: Any, originals: dict[str, str | None]) -> None:
+    """Put back one candidate's changes and check every knob reads its original again."""
+    from perflab.system.apply import restore
+    from perflab.system.knobs import read_values
+
+    result = restore(report)
+    problems = [f"{r.knob}: {r.reason or r.status}" for r in result.results if r.status != "restored"]
+    for name, now in read_values(list(originals)).items():
+        if originals[name] is not None and now != originals[name]:
+            problems.append(f"{name} reads {now!r}, original {originals[name]!r}")
+    if problems:
+        raise PerflabError("could not restore the original settings (" + "; ".join(problems)
+                           + "); run `perflab system rollback`")

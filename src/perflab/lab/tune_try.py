@@ -20,7 +20,7 @@ from typing import Any
 from perflab.analysis.samples import WALL, samples
 from perflab.errors import NeedsRootError, PerflabError
 from perflab.lab.bench_session import sigterm_as_interrupt
-from perflab.lab.candidates import BASELINE, Candidate, preflight
+from perflab.lab.candidates import BASELINE, Candidate, apply_candidate, preflight, restore_candidate
 from perflab.store.model import Benchmark, CommandResult, MetricSpec, Run
 from perflab.system.knobs import read_values
 
@@ -97,33 +97,6 @@ class Events:
 # -- the trial ----------------------------------------------------------------------------------------
 
 
-def _apply(candidate: Candidate, label: str = "tune-try") -> Any:
-    """Apply and insist that every knob is in force (read back), else undo and raise."""
-    from perflab.system.apply import apply_settings, restore
-
-    report = apply_settings(candidate.settings, label=f"{label}:{candidate.label}")
-    bad = [r for r in report.results if r.status not in ("applied", "unchanged")]
-    if bad:
-        restore(report)
-        raise PerflabError(f"candidate {candidate.label!r} cannot be applied here: " + "; ".join(
-            f"{r.knob}={r.wanted}: {r.status}{': ' + r.reason if r.reason else ''}" for r in bad))
-    return report
-
-
-def _restore(report: Any, originals: dict[str, str | None]) -> None:
-    """Put back one candidate's changes and check every knob reads its original again."""
-    from perflab.system.apply import restore
-
-    result = restore(report)
-    problems = [f"{r.knob}: {r.reason or r.status}" for r in result.results if r.status != "restored"]
-    for name, now in read_values(list(originals)).items():
-        if originals[name] is not None and now != originals[name]:
-            problems.append(f"{name} reads {now!r}, original {originals[name]!r}")
-    if problems:
-        raise PerflabError("could not restore the original settings (" + "; ".join(problems)
-                           + "); run `perflab system rollback`")
-
-
 def run_trial(argv: Sequence[str], candidates: Sequence[Candidate], options: TrialOptions | None = None,
               *, events: Events | None = None, tuning: Any = None) -> TrialResult:
     """Run the whole trial; the machine is back to its original settings when this returns or raises
@@ -172,7 +145,7 @@ def _locked_trial(argv: Sequence[str], candidates: Sequence[Candidate], options:
                 order = labels if block % 2 == 0 else labels[::-1]
                 for label in order:
                     if label != BASELINE:  # the baseline's values are the originals, read above
-                        applied_report = _apply(by_label[label])
+                        applied_report = apply_candidate(by_label[label])
                         in_force[label] = _read_in_force(knob_names)
                     events.segment(block, label, in_force[label])
                     try:
@@ -183,7 +156,7 @@ def _locked_trial(argv: Sequence[str], candidates: Sequence[Candidate], options:
                             events.run(label, run)
                     finally:
                         if applied_report is not None:
-                            _restore(applied_report, originals)
+                            restore_candidate(applied_report, originals)
                             applied_report = None
     except KeyboardInterrupt:
         status = "interrupted"
@@ -195,7 +168,7 @@ def _locked_trial(argv: Sequence[str], candidates: Sequence[Candidate], options:
         session.failure_remedies = getattr(error, "remedies", ())  # the CLI words them as hints
     finally:
         if applied_report is not None:  # the restore above was interrupted or failed: try once more
-            _restore(applied_report, originals)
+            restore_candidate(applied_report, originals)
 
     raw = session.finish(status, message) if session.executed else None
     benchmark = _per_variant(raw, labels, by_label, originals, command.command, list(argv), options,
@@ -356,7 +329,7 @@ def _keep(comparisons: list[MetricComparison], by_label: dict[str, Candidate],
         return ratio if c.higher_is_better else 1.0 / ratio
 
     best = max(winners, key=gain)
-    report = _apply(by_label[best.candidate], label="tune-try-kept")
+    report = apply_candidate(by_label[best.candidate], label="tune-try-kept")
     values = ", ".join(f"{r.knob}={r.after}" for r in report.results)
     lo, hi = best.comparison["ratio_ci"]
     ci = f"95 % CI [{lo:.4g}, {hi:.4g}]" if lo is not None and hi is not None else "no CI"

@@ -7,18 +7,21 @@ SQLite is put in WAL mode with a busy timeout and every write transaction starts
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, func, insert, select
+from sqlalchemy import Engine, create_engine, event, func, insert, inspect, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
+from perflab import fsutil
 from perflab.errors import PerflabError
 from perflab.store import schema as s
 from perflab.store.model import Benchmark, CommandResult, MetricSpec, Run
@@ -57,16 +60,35 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _prepare_sqlite_file(database: str) -> None:
-    """Create the parent directory (0700) and the file (0600) before SQLite does, with umask's modes."""
+def _prepare_sqlite_file(database: str) -> bool:
+    """Create the parent directories (0700) and the file (0600) before SQLite does, whatever the umask;
+    True when this call created the file (so a failed first open can remove it again)."""
     path = Path(database)
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.exists():
-        parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.chmod(parent, 0o700)
-    if not path.exists():
-        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
-        os.close(fd)
+        fsutil.ensure_private_dir(parent)
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    except FileExistsError:
+        return False
+    os.fchmod(fd, 0o600)
+    os.close(fd)
+    return True
+
+
+def _abandon(engine: Engine | None, created: str | None) -> None:
+    """After a refused open: close the engine's connections; a 0-byte file this open created is not a
+    store, remove it (with SQLite's -wal/-shm companions)."""
+    if engine is not None:
+        engine.dispose()
+    if created is None:
+        return
+    with contextlib.suppress(OSError):
+        if os.stat(created).st_size == 0:
+            os.unlink(created)
+            for suffix in ("-wal", "-shm", "-journal"):
+                with contextlib.suppress(OSError):
+                    os.unlink(created + suffix)
 
 
 def _sqlite_engine(url: str, database: str | None) -> Engine:
@@ -104,34 +126,74 @@ class Store:
             parsed = make_url(url)
         except ArgumentError as error:
             raise PerflabError(f"invalid database URL {url!r}: {error}") from None
+        created: str | None = None
+        engine: Engine | None = None
         try:
             if parsed.get_backend_name() == "sqlite":
                 database = parsed.database if parsed.database not in (None, "", ":memory:") else None
-                if database:
-                    _prepare_sqlite_file(database)
+                if database and _prepare_sqlite_file(database):
+                    created = database
                 engine = _sqlite_engine(url, database)
             else:
                 engine = create_engine(url)
             store = cls(engine, url)
             store._create_schema()
+        except PerflabError:
+            _abandon(engine, created)
+            raise
         except OSError as error:
+            _abandon(engine, created)
             raise PerflabError(f"cannot create the store {url}: {error.strerror}: {error.filename}") from None
-        except SQLAlchemyError as error:
+        except (SQLAlchemyError, UnicodeDecodeError, ValueError) as error:
+            _abandon(engine, created)
             cause = getattr(error, "orig", None) or error  # the driver's one-line reason
-            raise PerflabError(f"cannot open the store {url}: {cause}") from None
+            raise PerflabError(f"cannot open the store {url}: not a perflab store or damaged: "
+                               f"{_one_line(cause)}") from None
         return store
 
     def _create_schema(self) -> None:
         with self.engine.begin() as conn:
+            self._check_tables(conn)
             s.metadata.create_all(conn)
             current = conn.execute(select(func.max(s.schema_version.c.version))).scalar()
             if current is None:
                 conn.execute(insert(s.schema_version).values(version=s.SCHEMA_VERSION, applied_at=_now()))
+            elif not isinstance(current, int):
+                raise PerflabError(f"store {self.url} is damaged: schema version {current!r}")
             elif current > s.SCHEMA_VERSION:
                 raise PerflabError(
                     f"store {self.url} has schema version {current}, newer than this perflab "
                     f"understands ({s.SCHEMA_VERSION}); upgrade perflab"
                 )
+
+    def _check_tables(self, conn: Any) -> None:
+        """Refuse a database that holds other tables (not ours) or ours without their columns, before
+        anything is created in it."""
+        inspector = inspect(conn)
+        present = set(inspector.get_table_names())
+        if present and s.schema_version.name not in present:
+            shown = ", ".join(sorted(present)[:5])
+            raise PerflabError(f"{self.url} is not a perflab store (it has tables {shown} and no "
+                               f"{s.schema_version.name}); nothing was written to it")
+        for table in s.metadata.sorted_tables:
+            if table.name not in present:
+                continue
+            have = {c["name"] for c in inspector.get_columns(table.name)}
+            missing = sorted(c.name for c in table.columns if c.name not in have)
+            if missing:
+                raise PerflabError(f"store {self.url} is damaged: table {table.name} lacks column(s) "
+                                   f"{', '.join(missing)}")
+
+    @contextlib.contextmanager
+    def _reading(self, where: str) -> Iterator[None]:
+        """Turn what a damaged database raises while reading into one line naming the place."""
+        try:
+            yield
+        except PerflabError:
+            raise
+        except (SQLAlchemyError, ValueError, TypeError, KeyError, UnicodeDecodeError) as error:
+            cause = getattr(error, "orig", None) or error
+            raise PerflabError(f"store {self.url} is damaged at {where}: {_one_line(cause)}") from None
 
     def close(self) -> None:
         self.engine.dispose()
@@ -184,6 +246,10 @@ class Store:
     # -- reading -------------------------------------------------------------------------------------
 
     def get(self, benchmark_id: int) -> Benchmark:
+        with self._reading(f"benchmark #{benchmark_id}"):
+            return self._get(benchmark_id)
+
+    def _get(self, benchmark_id: int) -> Benchmark:
         with self.engine.connect() as conn:
             row = conn.execute(select(_b).where(_b.c.id == benchmark_id)).mappings().first()
             if row is None:
@@ -209,6 +275,10 @@ class Store:
 
     def list(self, limit: int = 50) -> list[Listing]:
         """Newest first."""
+        with self._reading("the list of benchmarks"):
+            return self._list(limit)
+
+    def _list(self, limit: int) -> list[Listing]:
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(_b.c.id, _b.c.created_at, _b.c.kind, _b.c.status)
@@ -260,6 +330,11 @@ class Store:
         if bench_id is not None:
             return self.get(bench_id)
         raise PerflabError(f"{ref!r} is neither a benchmark id, a baseline name nor a JSON file")
+
+
+def _one_line(error: object) -> str:
+    text = str(error).strip().splitlines()
+    return text[0][:300] if text else type(error).__name__
 
 
 @functools.cache

@@ -94,3 +94,45 @@ baselines = Table(
     Column("benchmark_id", Integer, ForeignKey("benchmarks.id", ondelete="CASCADE"), nullable=False),
     Column("updated_at", String(40), nullable=False),
 )
+
+# -- the performance method: ideas, their status history, experiments (docs/method.md) ---------------
+
+ideas = Table(
+    "ideas",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("created_at", String(40), nullable=False),
+    Column("updated_at", String(40), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("impact", String(16), nullable=False),
+    Column("effort", String(16), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("location", Text),  # PATH:LINE where the change would go
+    Column("note", Text),
+    Column("tags", JSON, nullable=False),
+    Column("extra", JSON, nullable=False),
+)
+
+idea_events = Table(
+    "idea_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("idea_id", Integer, ForeignKey("ideas.id", ondelete="CASCADE"), nullable=False),
+    Column("at", String(40), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("reason", Text),
+    Index("ix_idea_events_idea", "idea_id", "id"),
+)
+
+experiments = Table(
+    "experiments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("idea_id", Integer, ForeignKey("ideas.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("updated_at", String(40), nullable=False),
+    Column("state", String(32), nullable=False),  # see perflab.lab.experiment.STATES
+    Column("verdict", String(16)),
+    Column("record", JSON, nullable=False),  # suite, inputs, git, baseline/candidate ids, check, decision
+    Index("ix_experiments_idea", "idea_id"),
+)

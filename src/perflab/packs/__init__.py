@@ -1,0 +1,1 @@
+"""Workload packs: self-contained benchmark workloads (datasets, engines, protocols) run by lab/ sessions."""

@@ -1,0 +1,122 @@
+"""What an engine is: the interface every built-in and plug-in engine implements, and the shared settings.
+
+An engine is a class constructed with ``(metric, dim, settings)`` that offers ``build`` (batch insert of
+ids 0..n-1), ``add`` (one vector, one id; optional), ``set_search_param``, ``search`` (one query → ids),
+``save`` (bytes on disk, or None) and ``close``. Class attributes declare its name, how it runs
+(:data:`RUN_MODES`), the name of its search parameter and whether it can add after build. See
+docs/anns-plugins.md for the plug-in forms (Python class, external JSON-lines process).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+EMBEDDED = "embedded native library"
+SERVER = "client of a server"
+EMULATION = "emulation in Python"
+EXTERNAL = "external process (JSON lines)"
+RUN_MODES = (EMBEDDED, SERVER, EMULATION, EXTERNAL)
+
+
+class EngineUnavailable(Exception):
+    """The engine's library is not installed (or not importable); carries the reason."""
+
+
+@dataclass
+class Settings:
+    """One documented parameter set, applied to every engine that has the parameter."""
+
+    hnsw_m: int = 16
+    hnsw_ef_construction: int = 200
+    ef_sweep: list[int] = field(default_factory=lambda: [10, 16, 32, 64, 128, 256])
+    ivf_nlist: int | None = None  # None: 4·√n rounded to a power of two
+    nprobe_sweep: list[int] = field(default_factory=lambda: [1, 2, 4, 8, 16, 32, 64])
+    annoy_trees: int = 50
+    search_k_sweep: list[int] = field(default_factory=lambda: [1000, 3000, 10000, 30000, 100000])
+    build_threads: int = 0  # 0: as many as the CPUs the run is pinned to
+    seed: int = 0
+
+    def nlist_for(self, n: int) -> int:
+        if self.ivf_nlist:
+            return self.ivf_nlist
+        return max(1, min(n // 39, 2 ** round(math.log2(4 * math.sqrt(n)))))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Settings:
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+class Engine:
+    """Base class for engines (plug-ins may subclass it or just have the same methods and attributes)."""
+
+    name: ClassVar[str] = "engine"
+    run_mode: ClassVar[str] = EMBEDDED
+    search_param: ClassVar[str | None] = None  # e.g. "ef"; None when search has no knob
+    supports_add: ClassVar[bool] = True  # can add vectors one by one after build
+    algorithm: ClassVar[str] = ""
+
+    def __init__(self, metric: str, dim: int, settings: Settings) -> None:
+        self.metric = metric
+        self.dim = dim
+        self.settings = settings
+
+    @classmethod
+    def version(cls) -> str:
+        """The library's version; raises EngineUnavailable when it cannot be imported."""
+        return "n/a"
+
+    def sweep(self) -> list[Any]:
+        """The search parameter values to measure, from the shared settings."""
+        return [None]
+
+    def parameters(self) -> dict[str, Any]:
+        """The build parameters in force, stated beside every result."""
+        return {}
+
+    def build(self, vectors: np.ndarray, capacity: int) -> None:
+        """Insert ``vectors`` as ids 0..n-1 in one batch; ``capacity`` vectors in all will be held."""
+        raise NotImplementedError
+
+    def add(self, vector: np.ndarray, ident: int) -> None:
+        raise NotImplementedError
+
+    def set_search_param(self, value: Any) -> None:
+        """Set the search knob (ef, nprobe, search_k …) before a pass of queries."""
+
+    def search(self, vector: np.ndarray, k: int) -> Any:
+        raise NotImplementedError
+
+    def save(self, path: Path) -> int | None:
+        """Write the index to ``path``; bytes on disk, or None when the engine has no on-disk form."""
+        return None
+
+    def close(self) -> None:
+        """Release the index."""
+
+
+def distribution_version(*names: str) -> str:
+    """``name version`` of the first installed distribution among ``names`` (several ship one module)."""
+    from importlib import metadata
+
+    for name in names:
+        try:
+            return f"{name} {metadata.version(name)}"
+        except metadata.PackageNotFoundError:
+            continue
+    return "unknown version"
+
+
+def file_bytes(path: Path) -> int:
+    """Size of a saved index: a file, or every file under a directory."""
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    return path.stat().st_size

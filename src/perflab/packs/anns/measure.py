@@ -1,0 +1,164 @@
+"""Measuring one engine inside one process: build, inserts, query passes, memory, disk.
+
+The timed query loop here is the harness's; benchmarks/anns_overhead.py compares it with each engine's own
+tight loop in the same process. Figures are per process; the session replicates processes for the CIs.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+WARMUP_QUERIES = 50
+SINGLE_INSERT_FRACTION = 0.01
+SINGLE_INSERT_MAX = 2000
+
+
+@dataclass
+class QueryPass:
+    ids: np.ndarray  # (nq, k), -1 where an engine returned fewer than k
+    latencies_ns: np.ndarray  # per query, single-threaded pass
+    wall_ns: int
+
+
+@dataclass
+class SettingResult:
+    value: Any
+    recall: float
+    qps: dict[int, float]  # threads → queries per second
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+
+
+@dataclass
+class EngineMeasurement:
+    build_s: float
+    n_batch: int
+    insert_batch_per_s: float
+    n_single: int
+    insert_single_per_s: float | None  # None: the engine cannot add after build
+    index_peak_rss_bytes: int | None
+    disk_bytes: int | None
+    settings: list[SettingResult] = field(default_factory=list)
+
+
+def read_status_kib(pid: int | str, key: str) -> int | None:
+    """A ``kB`` field of /proc/PID/status (VmHWM, VmRSS), in KiB; None when unreadable."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def reset_peak_rss(pid: int | str) -> bool:
+    """Reset VmHWM to the current RSS (``5`` into clear_refs); False when the kernel refuses."""
+    try:
+        with open(f"/proc/{pid}/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _row(ids: Any, k: int) -> np.ndarray:
+    row = np.full(k, -1, dtype=np.int64)
+    got = np.asarray(ids, dtype=np.int64).ravel()[:k]
+    row[:len(got)] = got
+    return row
+
+
+def timed_queries(search: Callable[[np.ndarray, int], Any], queries: np.ndarray, k: int) -> QueryPass:
+    """The harness loop: one query at a time, each timed, results kept for recall."""
+    n = len(queries)
+    lat = np.empty(n, dtype=np.int64)
+    results: list[Any] = [None] * n
+    clock = time.perf_counter_ns
+    start = clock()
+    for i in range(n):
+        t0 = clock()
+        results[i] = search(queries[i], k)
+        lat[i] = clock() - t0
+    wall = clock() - start
+    ids = np.stack([_row(r, k) for r in results])
+    return QueryPass(ids, lat, wall)
+
+
+def threaded_qps(search: Callable[[np.ndarray, int], Any], queries: np.ndarray, k: int,
+                 threads: int) -> float:
+    """Queries per second with ``threads`` Python threads, each looping over its share of the queries.
+
+    Engines that release the GIL in search scale; those that do not (annoy) show it here."""
+    chunks = np.array_split(np.arange(len(queries)), threads)
+    barrier = threading.Barrier(threads + 1)
+
+    def work(idx: np.ndarray) -> None:
+        barrier.wait()
+        for i in idx:
+            search(queries[i], k)
+
+    pool = [threading.Thread(target=work, args=(c,)) for c in chunks]
+    for t in pool:
+        t.start()
+    barrier.wait()
+    start = time.perf_counter_ns()
+    for t in pool:
+        t.join()
+    return len(queries) / ((time.perf_counter_ns() - start) / 1e9)
+
+
+def _build(engine: Any, train: np.ndarray, memory_pid: int) -> tuple[float, int, int, float | None]:
+    n = len(train)
+    n_single = min(SINGLE_INSERT_MAX, max(1, int(n * SINGLE_INSERT_FRACTION))) if engine.supports_add else 0
+    n_batch = n - n_single
+    t0 = time.perf_counter()
+    engine.build(train[:n_batch], n)
+    build_s = time.perf_counter() - t0
+    single = None
+    if n_single:
+        t0 = time.perf_counter()
+        for i in range(n_batch, n):
+            engine.add(train[i], i)
+        single = n_single / (time.perf_counter() - t0)
+    return build_s, n_batch, n_single, single
+
+
+def measure_engine(engine: Any, train: np.ndarray, test: np.ndarray, k: int, threads: list[int],
+                   score: Callable[[np.ndarray], float], progress: Callable[[str], None] = lambda s: None,
+                   ) -> EngineMeasurement:
+    """Build (batch, then the last 1 % one by one), save, then a query pass per search setting."""
+    memory_pid = getattr(engine, "memory_pid", os.getpid())
+    have_reset = reset_peak_rss(memory_pid)
+    baseline = read_status_kib(memory_pid, "VmRSS" if have_reset else "VmHWM")
+    build_s, n_batch, n_single, single = _build(engine, train, memory_pid)
+    peak = read_status_kib(memory_pid, "VmHWM")
+    index_peak = None if baseline is None or peak is None else max(0, peak - baseline) * 1024
+    progress(f"built in {build_s:.1f} s")
+    with tempfile.TemporaryDirectory(prefix="perflab-anns-index-") as tmp:
+        disk = engine.save(Path(tmp) / "index")
+    out = EngineMeasurement(build_s, n_batch, n_batch / build_s if build_s > 0 else float("inf"),
+                            n_single, single, index_peak, disk)
+    for value in engine.sweep():
+        engine.set_search_param(value)
+        timed_queries(engine.search, test[:WARMUP_QUERIES], k)
+        qpass = timed_queries(engine.search, test, k)
+        qps = {1: len(test) / (qpass.wall_ns / 1e9)}
+        for t in threads:
+            if t > 1:
+                qps[t] = threaded_qps(engine.search, test, k, t)
+        p50, p95, p99 = np.percentile(qpass.latencies_ns, [50, 95, 99]) / 1e6
+        out.settings.append(SettingResult(value, score(qpass.ids), qps, float(p50), float(p95), float(p99)))
+        progress(f"{getattr(engine, 'search_param', None)}={value}: recall {out.settings[-1].recall:.3f}")
+    return out

@@ -1,0 +1,75 @@
+"""`perflab suite run` end to end: the example suite from the README, Ctrl-C, a malformed file."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import perflab
+from perflab.store.db import Store
+
+ROOT = Path(perflab.__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "compress"
+
+
+def perflab_cli(*args: str, cwd: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "perflab", *args],
+        cwd=cwd,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ},
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (EXAMPLE / "perflab.toml").is_file(), reason="examples/ not in this checkout")
+def test_example_suite_runs_from_its_directory(tmp_path: Path) -> None:
+    markdown = tmp_path / "result.md"
+    proc = perflab_cli(
+        "suite", "run", "--filter", "^gzip$", "--export-markdown", str(markdown), "-q", cwd=EXAMPLE
+    )
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err
+    text = markdown.read_text()
+    assert "| gzip | text |" in text and "| gzip | random |" in text
+    assert "| TOTAL | 2/2 rows |" in text and "| geometric mean | 2/2 rows |" in text
+    (listing,) = Store.open().list()
+    bench = Store.open().get(listing.id)
+    assert bench.kind == "suite" and len(bench.commands) == 4  # 1 benchmark × 2 inputs × 2 variants
+    assert all(len(c.runs) == 10 for c in bench.commands)
+    assert set(bench.settings["inputs"]) == {"text", "random"} and bench.settings["inputs"]["text"]["seed"]
+
+
+def test_ctrl_c_keeps_what_was_measured(tmp_path: Path) -> None:
+    (tmp_path / "perflab.toml").write_text(
+        '[suite]\nruns = 200\nwarmup = 0\n[[benchmark]]\nname = "nap"\nargv = ["sleep", "0.05"]\n'
+        '[[variant]]\nname = "a"\n[[variant]]\nname = "b"\n'
+    )
+    proc = perflab_cli("suite", "run", "-q", cwd=tmp_path)
+    time.sleep(3)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted; the runs measured are saved as #1" in err
+    bench = Store.open().get(1)
+    assert bench.status == "interrupted" and sum(len(c.runs) for c in bench.commands) > 0
+
+
+def test_malformed_suite_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "perflab.toml").write_text('[suite]\nrusn = 3\n[[benchmark]]\nname = "t"\nargv = ["true"]\n')
+    proc = perflab_cli("suite", "run", cwd=tmp_path)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert (
+        err.strip() == "perflab: error: perflab.toml:2: suite.rusn: unknown key (allowed: "
+        "metrics, name, primary, reference, runs, seed, timeout, warmup)"
+    )
+    assert not (tmp_path / ".perflab").exists()  # nothing written

@@ -1,0 +1,89 @@
+"""Suite files: every mistake is one line naming file:line and the key; unknown keys are errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from perflab.errors import PerflabError
+from perflab.lab.suite_file import load_suite
+
+GOOD = """\
+[suite]
+name = "s"
+runs = 5
+
+[inputs.small]
+generate = "python3 -c 'import sys; open(sys.argv[1], \\"w\\").write(\\"x\\")' {output}"
+
+[[benchmark]]
+name = "cat"
+argv = ["cat", "{input}"]
+inputs = ["small"]
+
+[[variant]]
+name = "a"
+
+[[variant]]
+name = "b"
+env = { LC_ALL = "C" }
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "perflab.toml"
+    path.write_text(text)
+    return path
+
+
+def error_of(tmp_path: Path, text: str) -> str:
+    with pytest.raises(PerflabError) as caught:
+        load_suite(write(tmp_path, text))
+    assert "\n" not in caught.value.message
+    return caught.value.message
+
+
+def test_good_suite_parses(tmp_path: Path) -> None:
+    spec = load_suite(write(tmp_path, GOOD))
+    assert [v.name for v in spec.variants] == ["a", "b"] and spec.reference == "a"
+    assert spec.benchmarks[0].settings.runs == 5 and spec.benchmarks[0].inputs == ["small"]
+    assert spec.variants[1].env == {"LC_ALL": "C"} and spec.primary == "wall"
+
+
+def test_malformed_toml_names_the_line(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD)
+    message = error_of(tmp_path, GOOD.replace('name = "cat"', 'name = "cat'))
+    assert message.startswith(f"{path}:9: malformed TOML")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "key"),
+    [
+        ("runs = 5", "runz = 5", 3, "suite.runz: unknown key"),
+        ('inputs = ["small"]', 'inputs = ["small"]\nwarmpu = 2', 12, "benchmark[0].warmpu: unknown key"),
+        ('env = { LC_ALL = "C" }', "env = { LC_ALL = 1 }", 18, "variant[1].env: expected string values"),
+        ('inputs = ["small"]', 'inputs = ["big"]', 11, "benchmark[0].inputs: no input named 'big'"),
+        ('name = "s"', 'name = "s"\nreference = "c"', 3, "suite.reference: no variant named 'c'"),
+        ("runs = 5", "runs = 1", 3, "suite.runs: must be at least 2"),
+        ("runs = 5", 'runs = "5"', 3, "suite.runs: expected int"),
+        (
+            'argv = ["cat", "{input}"]',
+            'argv = ["cat", "{input}", "{level}"]',
+            13,
+            "variant[0]: benchmark 'cat' uses {level} but variant 'a' has no vars.level",
+        ),
+    ],
+)
+def test_each_mistake_names_file_line_and_key(
+    tmp_path: Path, old: str, new: str, line: int, key: str
+) -> None:
+    path = tmp_path / "perflab.toml"
+    message = error_of(tmp_path, GOOD.replace(old, new))
+    assert message.startswith(f"{path}:{line}: {key}"), message
+
+
+def test_no_benchmark_and_missing_file(tmp_path: Path) -> None:
+    assert "no [[benchmark]] table" in error_of(tmp_path, "[suite]\nname = 'x'\n")
+    with pytest.raises(PerflabError, match="cannot read the suite file"):
+        load_suite(tmp_path / "absent.toml")
