@@ -4,6 +4,7 @@ which obtains the tree when it is missing; never skipped)."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -238,15 +239,30 @@ def test_tree_is_not_modified_and_unclean_tree_works(srctree: Path, tmp_path: Pa
 
 
 def test_expert_off_merges_and_explains_held_down_prompts(srctree: Path, tmp_path: Path) -> None:
-    """Observed crash (`'int' object has no attribute 'tri_value'`): a fragment switching EXPERT off."""
+    """Observed crash (`'int' object has no attribute 'tri_value'`): a fragment switching EXPERT off.
+
+    Also: values the build machine's tools decide are flagged apart (observed: a missing pahole silently
+    dropped DEBUG_INFO_BTF). BASE claims a pahole 9.99 that no machine has, so PAHOLE_VERSION changes
+    whatever is installed here."""
     fragment = tmp_path / "no-expert.config"
     fragment.write_text("# CONFIG_EXPERT is not set\n")
-    result = merge(DEBIAN_612, [fragment], srctree=srctree)
+    base = tmp_path / "base.config"
+    base.write_text(DEBIAN_612.read_text().replace("CONFIG_PAHOLE_VERSION=124", "CONFIG_PAHOLE_VERSION=999"))
+    result = merge(base, [fragment], srctree=srctree)
     assert _rows(result)["EXPERT"][2] == "honoured"
     effects = {e.symbol: e for e in result.side_effects}
     gpio = effects["GPIO_SYSFS"]
     assert (gpio.before, gpio.after) == ("y", None)
     assert gpio.reason.startswith("prompt visible only if ") and "EXPERT" in gpio.reason
+    assert gpio.toolchain == "" and effects["TTY_PRINTK"].toolchain == ""
+    pahole = effects["PAHOLE_VERSION"]
+    assert pahole.before == "999" and pahole.toolchain.startswith("probed on this machine by $(shell")
+    if shutil.which("pahole") is None:  # this machine's case: BTF needs pahole >= 1.16
+        assert (effects["DEBUG_INFO_BTF"].before, effects["DEBUG_INFO_BTF"].after) == ("y", None)
+        assert effects["DEBUG_INFO_BTF"].toolchain == "hangs on CONFIG_PAHOLE_VERSION"
+        assert effects["DEBUG_INFO_BTF_MODULES"].toolchain.startswith("hangs on CONFIG_")
+    else:
+        assert "DEBUG_INFO_BTF" not in effects or effects["DEBUG_INFO_BTF"].toolchain
 
 
 CONFIG_61 = DATA / "audit-debian-6.1" / "config-6.1.0-56-amd64"

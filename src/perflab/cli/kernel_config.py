@@ -84,7 +84,7 @@ def merge_command(
 
 def _print_merge(result: object, out: Path) -> None:
     """Plain lines (one per symbol) so the report reads the same in a terminal, a log or grep."""
-    from perflab.kernel.merge import MergeResult
+    from perflab.kernel.merge import STATUSES, MergeResult
 
     assert isinstance(result, MergeResult)
     echo = typer.echo
@@ -120,6 +120,8 @@ def _print_merge(result: object, out: Path) -> None:
         actual = "(absent)" if row.actual is None else row.actual
         line = f"  {'CONFIG_' + row.symbol:<{width}} {row.requested:>3} -> {actual:<8} {row.status:<10}"
         reason = f" {row.reason}" if row.reason and row.status != "unresolved" else ""
+        if row.status == "not in BASE":
+            line = f"  {'CONFIG_' + row.symbol:<{width}} {row.requested:>3} -> {actual:<8} {'unresolved':<10}"
         echo(f"{line}{reason} [{row.source}]")
     lifts: dict[str, list[str]] = {}
     for row in result.rows:
@@ -130,27 +132,36 @@ def _print_merge(result: object, out: Path) -> None:
         echo("to get the requested values held down by their dependencies, add to a fragment:")
         for line, wanted_by in lifts.items():
             echo(f"  {line}  # for {', '.join(wanted_by)}")
-    shown = [e for e in result.side_effects if not e.from_pruning]
+    shown = [e for e in result.side_effects if not e.from_pruning and not e.toolchain]
+    toolchain = [e for e in result.side_effects if e.toolchain]
     if result.side_effects:
         promotions = sum(1 for e in shown if e.promotion)
         echo(f"side effects (not requested): {len(shown)}, {promotions} promoted m -> y:")
-        hidden = len(result.side_effects) - len(shown)
+        hidden = sum(1 for e in result.side_effects if e.from_pruning and not e.toolchain)
         if hidden:
             echo(f"  (+{hidden} options switched off because what they depend on was pruned; "
                  "--json lists them)")
-        width = max((len(e.symbol) for e in shown), default=0) + 7
-        for effect in shown:
-            before = "(unset)" if effect.before is None else effect.before or '""'
-            after = "(not written)" if effect.after is None else effect.after or '""'
-            mark = "  [m -> y]" if effect.promotion else ""
-            reason = f"  {effect.reason}" if effect.reason else ""
-            echo(f"  {'CONFIG_' + effect.symbol:<{width}} {before} -> {after}{mark}{reason}")
+        _print_effects(shown)
+    if toolchain:
+        echo(f"toolchain-dependent (this machine's compiler, assembler, linker, pahole or rustc decided "
+             f"them, not your requests; resolve where you build, or install the tool): {len(toolchain)}")
+        _print_effects(toolchain)
     for note in result.notes:
         echo(f"note: {note}")
-    counts = {s: sum(1 for r in result.rows if r.status == s)
-              for s in ("honoured", "changed", "absent", "unresolved")}
+    counts = {s: sum(1 for r in result.rows if r.status == s) for s in STATUSES}
     summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
     echo(f"wrote {out}: {summary or 'no requests'}")
+
+
+def _print_effects(effects: list) -> None:
+    width = max((len(e.symbol) for e in effects), default=0) + 7
+    for effect in effects:
+        before = "(unset)" if effect.before is None else effect.before or '""'
+        after = "(not written)" if effect.after is None else effect.after or '""'
+        mark = "  [m -> y]" if effect.promotion else ""
+        reason = f"  {effect.reason}" if effect.reason else ""
+        tool = f"  [{effect.toolchain}]" if effect.toolchain else ""
+        typer.echo(f"  {'CONFIG_' + effect.symbol:<{width}} {before} -> {after}{mark}{tool}{reason}")
 
 
 def diff_command(
