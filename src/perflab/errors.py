@@ -41,3 +41,9 @@ class NeedsRootError(PerflabError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, exit_code=2)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, turned into an interrupt so every ``finally`` runs; results say SIGTERM, not Ctrl-C."""
+
+    signal_name = "SIGTERM"

@@ -101,15 +101,55 @@ def test_sigint_keeps_the_samples_and_exits_130(tmp_path: Path, signum: int) -> 
         time.sleep(0.02)
     proc.send_signal(signum)
     out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 130, err
-    assert "interrupted" in err and "saved as #1" in err
+    cause = "Ctrl-C" if signum == signal.SIGINT else "SIGTERM"  # before the fix SIGTERM said Ctrl-C
+    assert proc.returncode == (130 if signum == signal.SIGINT else 143), err
+    assert f"interrupted by {cause}" in err and "saved as #1" in err
     stored = Store.open().get(1)
-    assert stored.status == "interrupted" and "Ctrl-C" in str(stored.message)
+    assert stored.status == "interrupted" and cause in str(stored.message)
     assert 3 <= len(stored.commands[0].runs) < 1000
     assert (tmp_path / "cleaned").exists()  # --cleanup still ran
     executions = len(count.read_text().split())
     time.sleep(0.2)
     assert len(count.read_text().split()) == executions  # nothing keeps running after exit
+
+
+def test_sigkill_keeps_every_completed_block_marked_interrupted(tmp_path: Path) -> None:
+    """Before the fix a SIGKILL lost every run (the result was written only at the end)."""
+    count = tmp_path / "count"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([SRC, os.environ.get("PYTHONPATH", "")]))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "perflab", "bench", "--runs", "1000", "-q", "--", "sh", "-c",
+         f"echo x >> {count}; sleep 0.02"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=tmp_path, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (not count.exists() or len(count.read_text().split()) < 8):
+        assert proc.poll() is None
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    executions = len(count.read_text().split())
+    stored = Store.open().get(1)
+    assert stored.status == "interrupted" and "killed while measuring" in str(stored.message)
+    runs = stored.commands[0].runs
+    assert 1 <= len(runs) <= executions  # every completed block (one run each here) up to the kill
+    assert [r.sequence for r in runs] == list(range(len(runs)))
+    assert stored.order == [0] * len(runs)
+
+
+def test_interrupt_before_any_run_stores_nothing(tmp_path: Path) -> None:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([SRC, os.environ.get("PYTHONPATH", "")]))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "perflab", "bench", "--runs", "3",
+         "--setup", f"sh -c 'touch {tmp_path}/s; sleep 30'", "--", "true"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (tmp_path / "s").exists():
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 143, err
+    assert "the 0 runs measured are not stored" in err and "Traceback" not in err
+    assert Store.open().list() == []  # before the fix: an interrupted result with 0 runs was stored
 
 
 def test_baseline_save_and_compare(capsys: pytest.CaptureFixture[str]) -> None:

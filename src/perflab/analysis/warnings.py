@@ -27,6 +27,8 @@ def environment_warnings(environment: dict[str, Any]) -> list[str]:
     out: list[str] = []
     if not environment:
         return out
+    if environment.get("emulation"):
+        out.append(f"{environment['emulation']}: measured inside an emulated guest (perflab vm)")
     load = environment.get("loadavg")
     cores = environment.get("cores_logical") or 0
     if load and cores and load[0] / cores > LOAD_PER_CORE_LIMIT:

@@ -48,6 +48,10 @@ class SessionState(Protocol):
     results: list[CommandResult]
     options: BenchOptions
     precision: list[float]
+    executed: list[int]  # command index of every measured run, in order
+    created_at: str
+    kind: str
+    environment: dict[str, Any]
 
     def elapsed(self) -> float: ...
 
@@ -65,3 +69,6 @@ class Observer:
 
     def output(self, label: str, text: str) -> None:
         """Captured output of a run or hook, with ``show_output``."""
+
+    def block_done(self, session: SessionState) -> None:
+        """A block of measured runs finished (every command once): a point to save progress."""

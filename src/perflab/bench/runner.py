@@ -42,7 +42,7 @@ from perflab.bench.commands import SHELL, Command, extract_metric
 from perflab.bench.executor import NULL, SAME, Executor, RunSpec, open_executor, resolve_program
 from perflab.bench.options import BenchOptions, Observer
 from perflab.bench.scheduler import BlockOrder, StopDecision, StopRule
-from perflab.errors import OptionError, PerflabError
+from perflab.errors import OptionError, PerflabError, Terminated
 from perflab.store.model import Benchmark, CommandResult, Run
 
 SHELL_CALIBRATION = -1  # pseudo command index of ``sh -c ''`` in a block
@@ -310,6 +310,7 @@ class MeasurementSession:
                 continue
             runs.append(self.run_once(index, block=self.blocks, variant=variant))
         self.blocks += 1
+        self.observer.block_done(self)
         return runs
 
     def elapsed(self) -> float:
@@ -423,9 +424,10 @@ def run_benchmark(commands: Sequence[Command], options: BenchOptions | None = No
                 status, message = "failed", error.message
                 session.failure_remedies = getattr(error, "remedies", ())
             return session.finish(status, message)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         # the launcher and its run are killed by now (the with-block closed the session with kill=True)
-        message = "interrupted by the user (Ctrl-C); the runs measured so far are kept"
+        cause = "SIGTERM" if isinstance(stop, Terminated) else "the user (Ctrl-C)"
+        message = f"interrupted by {cause}; the runs measured so far are kept"
         if any(c.cleanup for c in session.commands):
             with contextlib.suppress(PerflabError, KeyboardInterrupt):
                 session.open()  # a fresh launcher for the --cleanup hooks

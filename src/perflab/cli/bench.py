@@ -241,6 +241,10 @@ def bench_command(
     for text in outcome.notices:
         notice(f"perflab: {text}")
     bench, bench_id = outcome.benchmark, outcome.bench_id
+    if outcome.spill_path is not None:
+        raise PerflabError(f"{outcome.save_error}; the {outcome.measured_runs} runs measured are kept in "
+                           f"{outcome.spill_path} (perflab show/compare read it)")
+    where = f"saved as #{bench_id}" if bench_id is not None else "not stored"
     if bench.status == "complete":  # failures and interrupts name the id in their error line
         notice(f"saved as #{bench_id} in {outcome.store_url}"
                + (f" (baseline {save_baseline!r})" if save_baseline else ""))
@@ -248,12 +252,13 @@ def bench_command(
         from perflab.cli.hints import bench_failure_hints
 
         hints = bench_failure_hints(bench.settings.get("failure_remedies", ()))
-        raise PerflabError(f"{bench.message}{hints} (the {outcome.measured_runs} runs measured are saved "
-                           f"as #{bench_id})")
+        raise PerflabError(f"{bench.message}{hints} (the {outcome.measured_runs} runs measured are {where})")
     if bench.status == "interrupted":
         # PerflabError, not typer.Exit: with standalone_mode=False click drops Exit's code
-        raise PerflabError(f"interrupted; the {outcome.measured_runs} runs measured are saved as #{bench_id}",
-                           exit_code=130)
+        sigterm = "SIGTERM" in (bench.message or "")
+        cause = "SIGTERM" if sigterm else "Ctrl-C"
+        raise PerflabError(f"interrupted by {cause}; the {outcome.measured_runs} runs measured are {where}",
+                           exit_code=143 if sigterm else 130)
 
 
 def _commands(ctx: typer.Context, commands: list[str] | None, *, name: list[str] | None, shell: bool,

@@ -141,3 +141,61 @@ def stress(ctx: typer.Context, kernel: Kernel, repeat: Annotated[int, typer.Opti
         if last is not None and last.exit_code not in (0, None):
             typer.echo(last.stderr.rstrip()[-2000:], err=True)
     raise typer.Exit(_exit_code(result))
+
+
+class _BootProgress:
+    """One line per boot on stderr: which kernel, its status, boot-to-init and the command's time."""
+
+    def boot_done(self, done: int, total: int, result: Any) -> None:
+        guest = [r.guest_s for r in result.runs if r.guest_s is not None]
+        figure = f"command {min(guest):.3f}–{max(guest):.3f} s" if guest else "no timing"
+        typer.echo(f"vm bench: boot {done}/{total} {result.release}: {result.status}, boot to /init "
+                   f"{_fmt_s(result.boot_to_init_s)}, {figure}", err=True)
+
+
+@app.command("bench", cls=_VmCommand, no_args_is_help=True)
+def bench(ctx: typer.Context,
+          kernel: Annotated[list[str], typer.Option("--kernel", "-k", help="A kernel to compare (give two or "
+                                                    "more; the first is the baseline).")],
+          boots: Annotated[int, typer.Option("--boots", help="Boots per kernel (the unit of replication).")
+                           ] = 10,
+          runs_per_boot: Annotated[int, typer.Option("--runs-per-boot", help="Runs of CMD inside each boot "
+                                                     "(their median is the boot's sample).")] = 1,
+          metric: Annotated[list[str] | None, typer.Option("--metric", help="NAME=REGEX[:UNIT[:higher|lower]]"
+                                                           ": a number parsed from CMD's output.")] = None,
+          seed: Annotated[int | None, typer.Option("--seed", help="Seed of the boot order.")] = None,
+          modules_from: ModulesFrom = None, module: Modules = None, cpus: Cpus = 1, mem: Mem = 1024,
+          accel: Accel = "auto", machine: MachineOpt = "auto", timeout: Timeout = 120.0, append: Append = "",
+          db: Annotated[str | None, typer.Option("--db", help="Store URL (default $PERFLAB_DB or "
+                                                 "sqlite:///.perflab/perflab.db).")] = None,
+          as_json: AsJson = False) -> None:
+    """A/B kernels: boots alternate in random order; CMD is timed on the guest's clock and the host's;
+    boot-to-init is a metric of its own; per metric the ratio with its CI and a verdict, stored like any
+    benchmark. Under TCG every figure is labelled emulated."""
+    from rich.console import Console
+
+    from perflab.bench.commands import parse_metric
+    from perflab.lab.vm_bench import VmBenchRequest, run_vm_bench
+    from perflab.report.terminal import print_benchmark
+    from perflab.store.db import Store
+
+    options = _options(modules_from, module, cpus, mem, accel, machine, timeout, append)
+    request = VmBenchRequest(kernels=kernel, command=_command(ctx, "bench"), options=options,
+                             boots=boots, runs_per_boot=runs_per_boot,
+                             metrics=[parse_metric(m) for m in metric or []], seed=seed)
+    request.validate()
+    with Store.open(db) as store:
+        result = run_vm_bench(request, store, observer=None if as_json else _BootProgress())
+        url = store.url
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        console = Console()
+        label = result.analysis.get("label")
+        if label:
+            console.print(f"[bold]{label}[/bold] — {result.settings['accel_reason']}")
+        print_benchmark(console, result, result.analysis)
+    typer.echo(f"saved as #{result.id} in {url}", err=True)
+    if result.status != "complete":
+        typer.echo(f"vm bench: {result.status}: {result.message}", err=True)
+        raise typer.Exit(EXIT_KERNEL_ERROR if result.status == "failed" else EXIT_INTERRUPTED)

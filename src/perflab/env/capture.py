@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from perflab import __version__
-from perflab.env.detect import detect_container, detect_vm, read_text
+from perflab.env.detect import detect_container, detect_vm, emulation_label, read_text
 
 CPUFREQ_DIR = Path("/sys/devices/system/cpu/cpufreq")
 GIT_TIMEOUT_S = 0.5
@@ -156,6 +156,7 @@ def capture_environment(cwd: str | os.PathLike[str] | None = None) -> dict[str, 
     vm = detect_vm()
     container = detect_container()
     env["vm"] = vm.to_dict()
+    env["emulation"] = emulation_label()
     env["container"] = container.to_dict()
     _cpufreq(env, missing, vm.detected)
     env["python"] = platform.python_version()

@@ -204,3 +204,14 @@ def detect_container() -> Detection:
                                        for w in weak)
     return result
 
+
+
+TCG_LABEL = "emulated (TCG): not hardware performance"
+#: set by ``perflab vm`` in a guest it runs under TCG; every figure measured there carries the label
+GUEST_EMULATION_ENV = "PERFLAB_GUEST_EMULATION"
+
+
+def emulation_label() -> str | None:
+    """The "emulated (TCG): not hardware performance" label when this process runs in a perflab vm
+    guest under emulation, else None."""
+    return os.environ.get(GUEST_EMULATION_ENV) or None

@@ -62,6 +62,7 @@ class CryptoResult:
     enable_config: list[str] = field(default_factory=list)  # lines that would make it work
     config_now: dict[str, str | None] = field(default_factory=dict)  # their current values
     sizes: list[SizeThroughput] = field(default_factory=list)
+    label: str | None = None  # "emulated (TCG): not hardware performance" inside a perflab vm guest
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -277,9 +278,13 @@ def run_bench(settings: BenchSettings, userspace: bool = False) -> list[CryptoRe
     check_algorithms(settings.algorithms)
     if settings.samples < 3:
         raise PerflabError("--samples must be at least 3 (confidence intervals need them)")
+    from perflab.env.detect import emulation_label
+
     results = kernel_results(settings)
     if userspace:
         results += userspace_results(settings)
+    for result in results:
+        result.label = emulation_label()
     return results
 
 

@@ -12,6 +12,11 @@
 
 Errors of the request (a bad alpha, an unknown baseline) are raised before anything is measured; a run
 that fails or Ctrl-C does not raise: the outcome's status says so and the runs measured are stored.
+
+Runs reach the store as they are measured (after every block, see ``store.progressive``), so a SIGKILL
+keeps every completed block, marked ``interrupted``. An interrupted result with no run is not stored. If
+the final save fails (a full disk) the reporters still run (exports first), the benchmark is written to a
+spill file and ``outcome.spill_path`` says where.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from perflab.errors import OptionError, PerflabError
+from perflab.errors import OptionError, PerflabError, Terminated
 
 if TYPE_CHECKING:
     from perflab.bench.commands import Command
@@ -59,11 +64,13 @@ class BenchOutcome:
     """A stored, analysed result and what happened on the way."""
 
     benchmark: Benchmark
-    bench_id: int
+    bench_id: int | None  # None: not stored (nothing measured, or the store refused: see spill_path)
     store_url: str
     comparison: dict[str, Any] | None = None  # against the requested baseline
     saved_as_baseline: str | None = None
     notices: list[str] = field(default_factory=list)  # things the user should read (not errors)
+    spill_path: str | None = None  # where the runs went when the store could not take them
+    save_error: str | None = None  # why the store could not take them
 
     @property
     def measured_runs(self) -> int:
@@ -85,13 +92,19 @@ class BenchSession:
         self.store = store
         self.base = store.baseline(request.baseline) if request.baseline else None  # fails early
         self.benchmark: Benchmark | None = None
+        self.partial: Any = None  # store.progressive.PartialSave while measuring
 
     def measure(self, observer: Observer | None = None) -> Benchmark:
-        """Run the commands (interleaved, adaptive); Ctrl-C or SIGTERM keeps what was measured."""
+        """Run the commands (interleaved, adaptive), storing runs block by block; Ctrl-C or SIGTERM keeps
+        what was measured."""
+        from perflab.bench.options import Observer as NoObserver
         from perflab.bench.runner import run_benchmark
+        from perflab.store.progressive import PartialSave
 
+        self.partial = PartialSave(self.store)
+        saving = SavingObserver(observer or NoObserver(), self.partial)
         with sigterm_as_interrupt():
-            self.benchmark = run_benchmark(self.request.commands, self.request.options, observer=observer)
+            self.benchmark = run_benchmark(self.request.commands, self.request.options, observer=saving)
         return self.benchmark
 
     def conclude(self, reporters: Sequence[Reporter] = ()) -> BenchOutcome:
@@ -107,11 +120,11 @@ class BenchSession:
         if self.base is not None and bench.commands and any(c.runs for c in bench.commands):
             comparison = compare_benchmarks(self.base, bench, alpha=request.alpha, noise=request.noise)
             bench.analysis["baseline_comparison"] = comparison
-        bench_id = self.store.save(bench)
-        outcome = BenchOutcome(bench, bench_id, str(self.store.url), comparison)
-        if request.save_baseline:
+        outcome = BenchOutcome(bench, None, str(self.store.url), comparison)
+        self._save(outcome)
+        if request.save_baseline and outcome.bench_id is not None:
             if bench.status == "complete":
-                self.store.set_baseline(request.save_baseline, bench_id)
+                self.store.set_baseline(request.save_baseline, outcome.bench_id)
                 outcome.saved_as_baseline = request.save_baseline
             else:
                 outcome.notices.append(f"not saved as baseline {request.save_baseline!r}: the benchmark "
@@ -120,10 +133,56 @@ class BenchSession:
             reporter.report(outcome)
         return outcome
 
+    def _save(self, outcome: BenchOutcome) -> None:
+        """Store the result (replacing the partial save); none for an interrupted run with no runs; a
+        spill file when the store refuses."""
+        from perflab.store.db import StoreWriteError
+        from perflab.store.progressive import spill
+
+        bench = outcome.benchmark
+        partial = self.partial
+        if bench.status == "interrupted" and outcome.measured_runs == 0:
+            if partial is not None:
+                partial.discard()
+            outcome.notices.append("nothing was measured before the interrupt: nothing stored")
+            return
+        if partial is not None and partial.error is not None:
+            outcome.notices.append(f"runs could not be saved while measuring ({partial.error}); trying at "
+                                   f"the end")
+        try:
+            outcome.bench_id = self.store.save(bench, replace=partial.bench_id if partial else None)
+        except StoreWriteError as error:
+            outcome.save_error = error.message
+            outcome.spill_path = str(spill(bench, outcome.store_url))
     def run(self, observer: Observer | None = None, reporters: Sequence[Reporter] = ()) -> BenchOutcome:
         """``measure`` then ``conclude``."""
         self.measure(observer)
         return self.conclude(reporters)
+
+
+class SavingObserver:
+    """Forwards every progress callback and writes the runs to the store after each block."""
+
+    def __init__(self, inner: Observer, partial: Any) -> None:
+        self.inner = inner
+        self.partial = partial
+
+    def phase(self, text: str) -> None:
+        self.inner.phase(text)
+
+    def run_done(self, session: Any, index: int, run: Any) -> None:
+        self.inner.run_done(session, index, run)
+
+    def output(self, label: str, text: str) -> None:
+        self.inner.output(label, text)
+
+    def block_done(self, session: Any) -> None:
+        from perflab.store.model import Benchmark
+
+        self.inner.block_done(session)
+        self.partial.update(Benchmark(commands=session.results, created_at=session.created_at,
+                                      kind=session.kind, status="interrupted", order=list(session.executed),
+                                      environment=session.environment, settings=session.options.settings()))
 
 
 @contextlib.contextmanager
@@ -135,7 +194,7 @@ def sigterm_as_interrupt() -> Iterator[None]:
         return
 
     def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
+        raise Terminated
 
     previous = signal.signal(signal.SIGTERM, interrupt)
     try:

@@ -70,7 +70,7 @@ def _job(command: list[str], options: VmOptions, runs: int, stop_on_failure: boo
     if not command:
         raise PerflabError("no command: perflab vm run --kernel K -- CMD ARG...")
     return guest.Job(command=list(command), runs=runs, cwd=options.cwd or os.getcwd(),
-                     env=guest.default_env(), stop_on_failure=stop_on_failure)
+                     stop_on_failure=stop_on_failure)
 
 
 def run(spec: str, command: list[str], options: VmOptions) -> BootResult:

@@ -171,6 +171,8 @@ def print_crypto_results(console: Console, results: list[dict[str, Any]]) -> Non
             title += f" driver {r['implementation']}"
             if r["implementation"] == r.get("active_driver"):
                 title += " (the kernel's choice)"
+        if r.get("label"):
+            title += f" — {r['label']}"
         table = Table(title=escape(title), title_justify="left")
         sizes = r.get("sizes") or []
         level = f"{sizes[0]['confidence']:.0%}" if sizes else ""

@@ -31,6 +31,10 @@ _b, _c, _r, _bl = s.benchmarks, s.commands, s.runs, s.baselines
 DEFAULT_URL = "sqlite:///.perflab/perflab.db"
 BUSY_TIMEOUT_S = 30.0
 
+class StoreWriteError(PerflabError):
+    """A save failed (full disk, read-only or locked database): the caller may keep the data elsewhere."""
+
+
 _BENCH_COLS = {"id", "created_at", "kind", "status", "message", "environment", "settings", "analysis",
                "order"}
 _CMD_COLS = {"name", "command", "argv", "parameters", "warmup_runs", "metrics", "memory_note",
@@ -206,32 +210,56 @@ class Store:
 
     # -- writing -------------------------------------------------------------------------------------
 
-    def save(self, benchmark: Benchmark) -> int:
-        """Persist a benchmark with all its runs in one transaction; sets and returns its id."""
+    def save(self, benchmark: Benchmark, *, replace: int | None = None) -> int:
+        """Persist a benchmark with all its runs in one transaction; sets and returns its id.
+
+        ``replace``: the id of a partial save of this benchmark (see ``store.progressive``), whose row,
+        commands and runs are replaced by the final ones in the same transaction."""
         data = dataclasses.asdict(benchmark)
         bench_row = {k: data[k] for k in _BENCH_COLS - {"id"}}
         bench_row["extra"] = {k: v for k, v in data.items() if k not in _BENCH_COLS | {"commands"}}
         try:
             with self.engine.begin() as conn:
-                bench_id = conn.execute(insert(_b).values(**bench_row)).inserted_primary_key[0]
+                if replace is None:
+                    bench_id = conn.execute(insert(_b).values(**bench_row)).inserted_primary_key[0]
+                else:
+                    bench_id = replace
+                    conn.execute(_c.delete().where(_c.c.benchmark_id == replace))  # runs cascade
+                    conn.execute(_b.update().where(_b.c.id == replace).values(**bench_row))
                 for position, cmd in enumerate(data["commands"]):
-                    row = {k: cmd[k] for k in _CMD_COLS}
-                    row["extra"] = {k: v for k, v in cmd.items() if k not in _CMD_COLS | {"runs"}}
-                    cmd_id = conn.execute(
-                        insert(_c).values(benchmark_id=bench_id, position=position, **row)
-                    ).inserted_primary_key[0]
-                    run_rows = []
-                    for run in cmd["runs"]:
-                        r = {k: run[k] for k in _RUN_COLS}
-                        r["extra"] = {k: v for k, v in run.items() if k not in _RUN_COLS}
-                        r["command_id"] = cmd_id
-                        run_rows.append(r)
-                    if run_rows:
-                        conn.execute(insert(_r), run_rows)
-        except OperationalError as error:
-            raise PerflabError(f"could not save to {self.url}: {error.orig}") from None
+                    cmd_id = self.insert_command(conn, bench_id, position, cmd)
+                    self.insert_runs(conn, cmd_id, cmd["runs"])
+        except (OperationalError, OSError) as error:
+            raise StoreWriteError(f"could not save to {self.url}: {_one_line(getattr(error, 'orig', error))}"
+                                  ) from None
         benchmark.id = int(bench_id)
         return benchmark.id
+
+    @staticmethod
+    def insert_command(conn: Any, bench_id: int, position: int, cmd: dict[str, Any]) -> int:
+        """One ``commands`` row from a CommandResult's asdict(); its id."""
+        row = {k: cmd[k] for k in _CMD_COLS}
+        row["extra"] = {k: v for k, v in cmd.items() if k not in _CMD_COLS | {"runs"}}
+        return int(conn.execute(
+            insert(_c).values(benchmark_id=bench_id, position=position, **row)
+        ).inserted_primary_key[0])
+
+    @staticmethod
+    def insert_runs(conn: Any, cmd_id: int, runs: list[dict[str, Any]]) -> None:
+        """``runs`` rows (Runs as asdict()) of one command."""
+        rows = []
+        for run in runs:
+            r = {k: run[k] for k in _RUN_COLS}
+            r["extra"] = {k: v for k, v in run.items() if k not in _RUN_COLS}
+            r["command_id"] = cmd_id
+            rows.append(r)
+        if rows:
+            conn.execute(insert(_r), rows)
+
+    def delete(self, benchmark_id: int) -> None:
+        """Remove a benchmark with its commands and runs (a partial save that measured nothing)."""
+        with self.engine.begin() as conn:
+            conn.execute(_b.delete().where(_b.c.id == benchmark_id))
 
     def set_baseline(self, name: str, benchmark_id: int) -> None:
         """Point baseline ``name`` at a stored benchmark (replacing an older one of that name)."""

@@ -8,13 +8,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from perflab.env.detect import TCG_LABEL
 from perflab.vm import guest, health
 from perflab.vm.initramfs import initramfs_for
 from perflab.vm.kernels import Kernel
 from perflab.vm.modules import ModuleIndex, ensure_modules_dep
 from perflab.vm.qemu import Machine, boot, qemu_argv
 
-TCG_LABEL = "emulated (TCG): not hardware performance"
 CONSOLE_TAIL = 40
 
 
@@ -100,6 +100,7 @@ def run_boot(prepared: Prepared, job: guest.Job, timeout_s: float) -> BootResult
     """Boot once and run the job; the private results directory is removed afterwards."""
     kernel, machine = prepared.kernel, prepared.machine
     job.modules = prepared.module_paths
+    job.env = {**guest.default_env(machine.accel), **job.env}
     job.modules_tree = str(kernel.modules) if kernel.modules is not None else None
     out_dir = Path(tempfile.mkdtemp(prefix="perflab-vm-"))
     try:

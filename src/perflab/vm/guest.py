@@ -51,8 +51,13 @@ class GuestRun:
         return asdict(self)
 
 
-def default_env() -> dict[str, str]:
+def default_env(accel: str = "tcg") -> dict[str, str]:
+    """The host's PATH, HOME, locale and virtualenv, plus the emulation label under TCG."""
+    from perflab.env.detect import GUEST_EMULATION_ENV, TCG_LABEL
+
     env = {key: os.environ[key] for key in PASSED_ENV if key in os.environ}
+    if accel == "tcg":
+        env[GUEST_EMULATION_ENV] = TCG_LABEL
     env["PATH"] = f"{env.get('PATH', '/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin')}:{GUEST_BIN}"
     env.setdefault("HOME", "/root")
     return env

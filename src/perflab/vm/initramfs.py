@@ -25,7 +25,7 @@ OUT_TAG = "perflabout"
 GUEST_OUT = "/run/perflab/out"
 GUEST_BIN = "/run/perflab/bin"
 BUSYBOX_APPLETS = ("modprobe", "rmmod", "insmod", "lsmod", "modinfo")
-INIT_VERSION = "1"
+INIT_VERSION = "2"
 
 # /init: every step that can fail says so on the console (the host reads it) and powers off.
 INIT_SCRIPT = r"""#!/bin/busybox sh
@@ -43,7 +43,8 @@ mount -t tmpfs -o mode=0755 rw /mnt/rw || fail "tmpfs"
 mkdir -p /mnt/rw/upper /mnt/rw/work
 mount -t overlay -o lowerdir=/mnt/host,upperdir=/mnt/rw/upper,workdir=/mnt/rw/work overlay /mnt/root \
     || fail "overlay over the host filesystem"
-for fs in proc:proc sysfs:sys devtmpfs:dev tmpfs:tmp tmpfs:run; do
+# /tmp stays the host's (through the overlay: writable, private), so host paths under /tmp resolve.
+for fs in proc:proc sysfs:sys devtmpfs:dev tmpfs:run; do
     mkdir -p "/mnt/root/${fs#*:}"
     mount -t "${fs%%:*}" "${fs%%:*}" "/mnt/root/${fs#*:}" || fail "mount ${fs#*:}"
 done
