@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -58,13 +59,16 @@ def build_store(url: str, results: int, commands: int, runs: int, seed: int) -> 
     return total
 
 
-def timed(argv: list[str], env: dict[str, str]) -> float:
+def timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds user + sys) of one child process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(argv, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         sys.exit(f"{argv[0]} failed: {proc.stderr.strip()[-2000:]}")
-    return wall
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main() -> None:
@@ -88,20 +92,26 @@ def main() -> None:
         report = [sys.executable, "-m", "perflab", "report", "-o", str(page)]
         peer = [sys.executable, "-c", READ_ALL]
         timed(report, env)  # warm the page cache and bytecode; not counted
-        times: dict[str, list[float]] = {"report": [], "peer": []}
+        times: dict[str, list[float]] = {"report": [], "peer": [], "report_cpu": [], "peer_cpu": []}
         for k in range(args.rounds):
             order = ("report", "peer") if k % 2 == 0 else ("peer", "report")
             for name in order:
-                times[name].append(timed(report if name == "report" else peer, env))
+                wall, cpu = timed(report if name == "report" else peer, env)
+                times[name].append(wall)
+                times[f"{name}_cpu"].append(cpu)
         html = page.read_text()
     for name, label in (("report", "perflab report"), ("peer", "read every result (peer)")):
-        xs = times[name]
-        lo, hi = median_ci(xs)
-        print(f"{label}: median {np.median(xs):.3f} s, 95 % CI [{lo:.3f}, {hi:.3f}] over {len(xs)} rounds; "
-              f"runs: {', '.join(f'{x:.2f}' for x in xs)}")
-    ratio = float(np.median(times["report"]) / np.median(times["peer"]))
-    rlo, rhi = ratio_ci(times["peer"], times["report"], seed=args.seed)
-    print(f"ratio report / peer: {ratio:.2f}, 95 % bootstrap CI [{rlo:.2f}, {rhi:.2f}]")
+        for key, what in ((name, "wall"), (f"{name}_cpu", "CPU (user+sys)")):
+            xs = times[key]
+            lo, hi = median_ci(xs)
+            print(f"{label}, {what}: median {np.median(xs):.3f} s, 95 % CI [{lo:.3f}, {hi:.3f}] over "
+                  f"{len(xs)} rounds; runs: {', '.join(f'{x:.2f}' for x in xs)}")
+    for key in ("", "_cpu"):
+        a, b = times["peer" + key], times["report" + key]
+        ratio = float(np.median(b) / np.median(a))
+        rlo, rhi = ratio_ci(a, b, seed=args.seed)
+        print(f"ratio report / peer{' (CPU)' if key else ' (wall)'}: {ratio:.2f}, 95 % bootstrap CI "
+              f"[{rlo:.2f}, {rhi:.2f}]")
     thinned = len(re.findall(r"runs drawn as points", html))
     print(f"page: {len(html.encode()) / 1e6:.2f} MB, {html.count('<svg')} plots, {thinned} series thinned; "
           f"load average at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")

@@ -50,11 +50,15 @@ def test_example_suite_runs_from_its_directory(tmp_path: Path) -> None:
 
 def test_ctrl_c_keeps_what_was_measured(tmp_path: Path) -> None:
     (tmp_path / "perflab.toml").write_text(
-        '[suite]\nruns = 200\nwarmup = 0\n[[benchmark]]\nname = "nap"\nargv = ["sleep", "0.05"]\n'
+        '[suite]\nruns = 200\nwarmup = 0\n[[benchmark]]\nname = "nap"\n'
+        'argv = ["sh", "-c", "touch started; sleep 0.05"]\n'
         '[[variant]]\nname = "a"\n[[variant]]\nname = "b"\n'
     )
     proc = perflab_cli("suite", "run", "-q", cwd=tmp_path)
-    time.sleep(3)
+    deadline = time.monotonic() + 120  # a loaded machine can take seconds just to import perflab
+    while not (tmp_path / "started").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.0)  # a few measured runs (each ~0.05 s)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
@@ -73,3 +77,16 @@ def test_malformed_suite_is_one_line(tmp_path: Path) -> None:
         "metrics, name, primary, reference, runs, seed, timeout, warmup)"
     )
     assert not (tmp_path / ".perflab").exists()  # nothing written
+
+
+def test_show_prints_the_stored_suite_table(tmp_path: Path) -> None:
+    (tmp_path / "perflab.toml").write_text(
+        '[suite]\nruns = 3\nwarmup = 0\n[[benchmark]]\nname = "t"\nargv = ["true"]\n'
+        '[[variant]]\nname = "a"\n[[variant]]\nname = "b"\n')
+    env = {**os.environ, "COLUMNS": "250"}
+    run = subprocess.run([sys.executable, "-m", "perflab", "suite", "run", "-q"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    shown = subprocess.run([sys.executable, "-m", "perflab", "show", "1"], cwd=tmp_path, env=env,
+                           capture_output=True, text=True, timeout=300)
+    assert shown.returncode == 0 and "speedup b" in shown.stdout and "TOTAL" in shown.stdout

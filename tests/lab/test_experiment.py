@@ -16,8 +16,9 @@ import pytest
 
 from perflab.analysis.decision import DecisionRule
 from perflab.errors import PerflabError
-from perflab.lab.experiment import Experiments, Plan, parse_inputs
+from perflab.lab.experiment import Experiments
 from perflab.lab.experiment_combine import combine
+from perflab.lab.experiment_plan import Plan, parse_inputs
 from perflab.store.db import Store
 from perflab.store.method import MethodRecords
 
@@ -183,8 +184,9 @@ def test_resume_repeats_the_step_a_killed_perflab_left(
 
 
 @pytest.mark.slow
-def test_tracker_measures_the_cumulative_gain_against_the_first_baseline(experiments: Experiments,
-                                                                        repo: Path) -> None:
+def test_tracker_measures_the_cumulative_gain_against_the_first_baseline(
+    experiments: Experiments, repo: Path
+) -> None:
     from perflab.lab.experiment_combine import measure_cumulative
     from perflab.lab.experiment_log import tracker_markdown
 
@@ -197,3 +199,32 @@ def test_tracker_measures_the_cumulative_gain_against_the_first_baseline(experim
     assert cumulative["verdict"] == "KEEP" and cumulative["gain_ci"][0] > 0
     text = tracker_markdown(experiments.records, cumulative)
     assert "measured:" in text and "| KEEP |" in text
+
+
+def test_a_suite_benchmark_becomes_the_plan_with_its_generated_inputs(tmp_path: Path) -> None:
+    from perflab.lab.experiment_plan import plan_from_suite
+
+    (tmp_path / "perflab.toml").write_text(
+        '[suite]\nreference = "slow"\nseed = 3\n\n'
+        "[inputs.one]\ngenerate = \"sh -c 'echo {seed} > {output}'\"\n\n"
+        "[inputs.two]\ngenerate = \"sh -c 'echo two {seed} > {output}'\"\n\n"
+        '[[benchmark]]\nname = "cat"\nargv = ["cat", "-{flag}", "{input}"]\ninputs = ["one", "two"]\n\n'
+        '[[benchmark]]\nname = "wc"\nargv = ["wc", "{input}"]\ninputs = ["one"]\n\n'
+        '[[variant]]\nname = "slow"\nvars = { flag = "n" }\n\n'
+        '[[variant]]\nname = "fast"\nvars = { flag = "s" }\n'
+    )
+    suite = str(tmp_path / "perflab.toml")
+    plan = plan_from_suite(suite, "cat", None)
+    assert plan.command == ["cat", "-n", "{input}"] and plan.cwd == str(tmp_path)
+    assert [i.name for i in plan.inputs] == ["one", "two"]
+    first = Path(plan.inputs[0].value).read_text()
+    assert plan_from_suite(suite, "cat", "fast").command == ["cat", "-s", "{input}"]
+    assert (
+        Path(plan_from_suite(suite, "cat", None).inputs[0].value).read_text() == first
+    )  # same seed, same bytes
+    with pytest.raises(PerflabError, match="choose one with --benchmark"):
+        plan_from_suite(suite, None, None)
+    with pytest.raises(PerflabError, match="no benchmark 'gzip'"):
+        plan_from_suite(suite, "gzip", None)
+    with pytest.raises(PerflabError, match="no variant 'medium'"):
+        plan_from_suite(suite, "cat", "medium")

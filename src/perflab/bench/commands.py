@@ -119,6 +119,11 @@ def parse_parameter_scan(name: str, lo: str, hi: str, step: str | None) -> tuple
         raise PerflabError(f"--parameter-scan {name} {lo} {hi} --step {step}: not numbers") from None
     if not all(d.is_finite() for d in (start, stop, inc)):
         raise PerflabError(f"--parameter-scan {name} {lo} {hi} --step {step}: not finite numbers")
+    if any(d != 0 and not -30 <= d.adjusted() <= 30 for d in (start, stop, inc)) or any(
+        len(d.as_tuple().digits) > 60 for d in (start, stop, inc)
+    ):  # 1e999999999 or 4,300 digits: no scan needs them, and the arithmetic would not end
+        raise PerflabError(f"--parameter-scan {name} {lo} {hi} --step {step}: numbers must have at most 60 "
+                           f"digits and magnitudes between 1e-30 and 1e30")
     if inc <= 0:
         raise PerflabError(f"--step {step}: must be positive")
     if stop < start:
@@ -258,7 +263,7 @@ def parse_metric(text: str) -> MetricSpec:
         unit, rest = last, head
     try:
         re.compile(rest)
-    except re.error as error:
+    except (re.error, OverflowError, RecursionError, ValueError) as error:  # a{99999999999}: Overflow
         raise PerflabError(f"--metric {name}: bad regular expression {rest!r}: {error}") from None
     return MetricSpec(name=name, regex=rest, unit=unit, higher_is_better=higher)
 

@@ -57,10 +57,19 @@ def _rule(threshold: str, maybe: str, max_regression: str, higher: bool) -> Any:
 @app.command("start")
 def start_command(
     idea: Annotated[int, typer.Argument(metavar="IDEA", help="The idea's id (perflab idea list).")],
-    command: Annotated[list[str], typer.Argument(metavar="-- CMD [ARG…]", help="The command, with {input}.")],
+    command: Annotated[
+        list[str] | None, typer.Argument(metavar="[-- CMD [ARG…]]", help="The command, with {input}.")
+    ] = None,
     inputs: Annotated[
         str, _Opt("--inputs", help="Comma-separated inputs: PATH, NAME=VALUE, each optionally @WEIGHT.")
     ] = "",
+    suite: Annotated[
+        str | None, _Opt("--suite", help="Take the command and inputs from a benchmark of this suite file.")
+    ] = None,
+    benchmark: Annotated[str | None, _Opt("--benchmark", help="Which benchmark of --suite.")] = None,
+    variant: Annotated[
+        str | None, _Opt("--variant", help="Which variant of --suite (default: its reference).")
+    ] = None,
     runs: Annotated[int, _Opt("--runs", help="Runs per input and arm (at least 10).")] = 10,
     warmup: Annotated[int, _Opt("--warmup", help="Unrecorded runs per command first.")] = 1,
     max_cv: Annotated[str, _Opt("--max-cv", help="Refuse a baseline input noisier than this CV.")] = "10%",
@@ -73,8 +82,8 @@ def start_command(
         str | None,
         _Opt(
             "--check",
-            help="Correctness command that must pass on every "
-            "candidate; {input} and {candidate} substituted.",
+            help="Correctness command that must pass on every candidate; {input} and "
+            "{candidate} substituted.",
         ),
     ] = None,
     accept_noisy: Annotated[
@@ -86,31 +95,40 @@ def start_command(
 ) -> None:
     """Measure the baseline of an idea on every input. Example:
     perflab exp start 1 --inputs a.txt,b.txt,c.txt -- gzip -6 -c {input}"""
-    from perflab.lab.experiment import Plan, parse_inputs
+    from perflab.lab.experiment_plan import Plan, parse_inputs, plan_from_suite
 
-    words = [w for w in command if w != "--"] if command and command[0] == "--" else command
-    if not words:
-        raise typer.BadParameter("give the command after --, with {input} where each input goes")
-    cwd = Path.cwd()
-    plan = Plan(
-        command=list(words),
-        inputs=parse_inputs([v for v in inputs.split(",") if v], cwd),
-        cwd=str(cwd),
-        build=build,
-        check=check,
-        runs=runs,
-        warmup=warmup,
-        max_cv=parse_fraction(max_cv, "--max-cv"),
-        min_inputs=min_inputs,
-        seed=seed,
-    )
+    words = [w for w in (command or []) if w != "--"]
+    settings = {
+        "build": build,
+        "check": check,
+        "runs": runs,
+        "warmup": warmup,
+        "min_inputs": min_inputs,
+        "max_cv": parse_fraction(max_cv, "--max-cv"),
+        "seed": seed,
+    }
+    if suite:
+        if words or inputs:
+            raise typer.BadParameter("--suite gives the command and inputs: leave out -- CMD and --inputs")
+        plan = plan_from_suite(suite, benchmark, variant, **settings)
+    else:
+        if not words:
+            raise typer.BadParameter(
+                "give the command after --, with {input} where each input goes (or --suite FILE)"
+            )
+        cwd = Path.cwd()
+        plan = Plan(
+            command=words,
+            inputs=parse_inputs([v for v in inputs.split(",") if v], cwd),
+            cwd=str(cwd),
+            **settings,
+        )
     experiments = _experiments(db)
     exp_id = experiments.start(idea, plan, accept_noisy=accept_noisy, single_input=single_input)
     row = experiments.records.experiment(exp_id)
     cvs = ", ".join(f"{n} CV {cv:.1%}" for n, cv in row.record["baseline"]["cv"].items())
     typer.echo(
-        f"experiment {exp_id}: baseline measured ({cvs}); next: perflab exp run {exp_id} -- CMD "
-        f"(or --rev REV)"
+        f"experiment {exp_id}: baseline measured ({cvs}); next: perflab exp run {exp_id} -- CMD or --rev REV"
     )
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import subprocess
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
@@ -25,6 +24,15 @@ from typing import Any
 from perflab.analysis.decision import Decision, DecisionRule, InputSamples, decide
 from perflab.errors import PerflabError
 from perflab.lab import checkout
+from perflab.lab.experiment_plan import (
+    InputSpec,
+    Plan,
+    coefficient_of_variation,
+    plan_of,
+    private_state_dir,
+    run_check,
+    substitute,
+)
 from perflab.store.method import MethodRecords
 
 STATES = ("baseline-running", "baseline", "candidate-running", "measured", "decided")
@@ -36,34 +44,10 @@ IDEA_STATUS = {
     "KILL": "discarded",
     "INCONCLUSIVE": "benching",
 }
-CHECK_TIMEOUT_S = 600.0
 DRIFT_WARNING = (
     "the baseline could not run again, so the candidate is compared with the stored baseline "
     "of an earlier session: drift between the two sessions is not cancelled"
 )
-
-
-@dataclass
-class InputSpec:
-    name: str
-    value: str  # substituted for {input}
-    weight: float = 1.0
-
-
-@dataclass
-class Plan:
-    """What an experiment measures: one command template over several inputs."""
-
-    command: list[str]  # argv template with {input}
-    inputs: list[InputSpec]
-    cwd: str
-    build: str | None = None  # run in a private checkout before measuring a revision
-    check: str | None = None  # must pass on the candidate: {input}, {candidate} substituted
-    runs: int = 10
-    warmup: int = 1
-    max_cv: float = 0.10
-    min_inputs: int = 3
-    seed: int | None = None
 
 
 @dataclass
@@ -87,39 +71,6 @@ Observer = Callable[[str], None]
 
 def _quiet(_message: str) -> None:
     return None
-
-
-def parse_inputs(values: list[str], cwd: Path) -> list[InputSpec]:
-    """``NAME=VALUE[@WEIGHT]`` or ``PATH[@WEIGHT]``; existing paths made absolute (checkouts run apart)."""
-    specs = []
-    for raw in values:
-        text, weight = raw, 1.0
-        if "@" in raw:
-            text, _, w = raw.rpartition("@")
-            try:
-                weight = float(w)
-            except ValueError:
-                raise PerflabError(f"--inputs {raw!r}: the weight after '@' must be a number") from None
-            if not weight > 0 or weight != weight or weight == float("inf"):
-                raise PerflabError(f"--inputs {raw!r}: the weight must be a positive number")
-        name, sep, value = text.partition("=")
-        if not sep:
-            name, value = Path(text).name or text, text
-        path = (cwd / value) if not os.path.isabs(value) else Path(value)
-        specs.append(InputSpec(name, str(path.resolve()) if path.exists() else value, weight))
-    names = [s.name for s in specs]
-    if len(set(names)) != len(names):
-        raise PerflabError(f"--inputs: input names must be unique (got {', '.join(names)})")
-    return specs
-
-
-def substitute(argv: list[str], **values: str) -> list[str]:
-    out = []
-    for word in argv:
-        for key, value in values.items():
-            word = word.replace("{" + key + "}", value)
-        out.append(word)
-    return out
 
 
 def _in_dir(argv: list[str], where: Path | None) -> list[str]:
@@ -176,15 +127,6 @@ def arm_samples(benchmark: Any, arm: str) -> dict[str, list[float]]:
     from perflab.analysis.samples import samples
 
     return {c.parameters["input"]: samples(c) for c in benchmark.commands if c.parameters.get("arm") == arm}
-
-
-def coefficient_of_variation(values: list[float]) -> float:
-    import numpy as np
-
-    array = np.asarray(values, dtype=float)
-    if array.size < 2 or array.mean() <= 0:
-        return float("nan")
-    return float(array.std(ddof=1) / array.mean())
 
 
 class Experiments:
@@ -387,22 +329,10 @@ class Experiments:
         return f"nothing to resume: experiment {exp_id} is {row.state}"
 
 
-def plan_of(record: dict[str, Any]) -> Plan:
-    data = dict(record["plan"])
-    data["inputs"] = [InputSpec(**i) for i in data["inputs"]]
-    return Plan(**data)
-
-
 def decision_dict(decision: Decision) -> dict[str, Any]:
     data = asdict(decision)
     data["gain_ci"] = list(decision.gain_ci)
     return data
-
-
-def private_state_dir() -> Path:
-    from perflab.system.journal import state_dir
-
-    return Path(state_dir())
 
 
 def _median(values: list[float]) -> float:
@@ -427,22 +357,3 @@ def killed_runs(benchmark: Any, record: dict[str, Any], kill_factor: float | Non
                     f"the baseline median ({limit:.4g} s)"
                 )
     return None
-
-
-def run_check(check: str, candidate: list[str], inputs: list[InputSpec], cwd: Path) -> dict[str, Any]:
-    """Run the correctness check once per input; it passes when every run exits 0."""
-    results = []
-    for spec in inputs:
-        cand = shlex.join(substitute(candidate, input=spec.value))
-        argv = [w.replace("{candidate}", cand) for w in substitute(shlex.split(check), input=spec.value)]
-        try:
-            done = subprocess.run(
-                argv, cwd=cwd, capture_output=True, text=True, timeout=CHECK_TIMEOUT_S, check=False
-            )
-            code, tail = done.returncode, (done.stdout + done.stderr)[-2000:]
-        except FileNotFoundError:
-            code, tail = 127, f"{argv[0]}: not found"
-        except subprocess.TimeoutExpired:
-            code, tail = -1, f"timed out after {CHECK_TIMEOUT_S:g} s"
-        results.append({"input": spec.name, "argv": argv, "exit_code": code, "output_tail": tail})
-    return {"command": check, "passed": all(r["exit_code"] == 0 for r in results), "runs": results}

@@ -15,14 +15,8 @@ import numpy as np
 from perflab.analysis.decision import DecisionRule, InputSamples, decide
 from perflab.errors import PerflabError
 from perflab.lab import checkout
-from perflab.lab.experiment import (
-    Experiments,
-    arm_samples,
-    decision_dict,
-    measure_arms,
-    plan_of,
-    private_state_dir,
-)
+from perflab.lab.experiment import Experiments, arm_samples, decision_dict, measure_arms
+from perflab.lab.experiment_plan import plan_of, private_state_dir
 from perflab.store.method import ExperimentRow
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from perflab.lab.experiment import arm_samples, plan_of
+from perflab.lab.experiment import arm_samples
+from perflab.lab.experiment_plan import plan_of
 from perflab.store.method import ExperimentRow, MethodRecords
 
 DIMINISHING = 0.01  # three experiments in a row gaining less than this → "diminishing returns"

@@ -24,6 +24,17 @@ from perflab.store.db import Store
 from perflab.store.model import Benchmark
 
 ALL_RESULTS = 1 << 62
+#: kinds whose figures all live in the stored analysis: their runs are not timings of a command (crypto
+#: batches, anns worker processes), so no per-command wall-time summary is made of them
+FIGURES_ONLY = {"crypto", "anns"}
+#: kinds that store a decision of their own instead of per-command summaries: the summaries behind
+#: their distribution plots are computed now, and the page says so
+OWN_ANALYSIS = {
+    "tune-try": "per-variant summaries computed now from the stored runs (a trial stores its comparisons "
+                "and decision, which are shown as stored)",
+    "suite": "per-cell summaries (median with a bootstrap CI, outliers) computed now from the stored runs "
+             "for these plots; the suite table shows the suite's stored analysis (order-statistics CIs)",
+}
 
 
 @dataclass
@@ -44,16 +55,16 @@ def parse_since(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _created(benchmark: Benchmark) -> datetime:
+def _moment(text: str) -> datetime:
     try:
-        moment = datetime.fromisoformat(benchmark.created_at)
+        moment = datetime.fromisoformat(text)
     except ValueError:
         return datetime.min.replace(tzinfo=UTC)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _suite_of(benchmark: Benchmark) -> str | None:
-    suite = benchmark.settings.get("suite")
+    suite = benchmark.settings.get("suite_name") or benchmark.settings.get("suite")
     if isinstance(suite, dict):
         suite = suite.get("name")
     return str(suite) if suite is not None else None
@@ -71,7 +82,7 @@ def select(store: Store, ids: Sequence[str] = (), suite: str | None = None,
         if not chosen:
             raise PerflabError(f"no stored result belongs to suite {suite!r} in {store.url}")
     if since is not None:
-        chosen = [b for b in chosen if _created(b) >= since]
+        chosen = [b for b in chosen if _moment(b.created_at) >= since]
     return chosen
 
 
@@ -92,16 +103,15 @@ def _trial_comparisons(analysis: dict[str, Any]) -> list[dict[str, Any]]:
 
 def view_of(benchmark: Benchmark) -> ResultView:
     """One stored result with the figures its sections show."""
-    if benchmark.kind == "crypto" or not benchmark.commands:
+    if benchmark.kind in FIGURES_ONLY or not benchmark.commands:
         return ResultView(benchmark, [], [], environment_warnings(benchmark.environment),
                           benchmark.analysis, emulated=_emulated(benchmark))
     recomputed = None
-    if benchmark.kind == "tune-try":
+    if benchmark.kind in OWN_ANALYSIS:
         fresh = analyze(benchmark)
-        commands, comparisons = fresh["commands"], _trial_comparisons(benchmark.analysis)
-        warnings = fresh["warnings"]
-        recomputed = ("per-variant summaries computed now from the stored runs (a trial stores its "
-                      "comparisons and decision, which are shown as stored)")
+        commands, warnings = fresh["commands"], fresh["warnings"]
+        comparisons = _trial_comparisons(benchmark.analysis) if benchmark.kind == "tune-try" else []
+        recomputed = OWN_ANALYSIS[benchmark.kind]
     else:
         analysis = stored_or_fresh(benchmark)
         if analysis is not benchmark.analysis:
@@ -127,8 +137,35 @@ def gather(store: Store, ids: Sequence[str] = (), suite: str | None = None,
            since: str | None = None) -> ReportData:
     """Everything the page shows for this scope, read from the store."""
     chosen = select(store, ids, suite, parse_since(since) if since else None)
+    extras: dict[str, Any] = {}
+    if not ids and suite is None:  # the method's records belong to the whole store, not to a selection
+        method = method_records(store, parse_since(since) if since else None)
+        if method:
+            extras["method"] = method
     return ReportData(store_url=store.url, generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
-                      scope=_scope(ids, suite, since), results=[view_of(b) for b in chosen])
+                      scope=_scope(ids, suite, since), results=[view_of(b) for b in chosen], extras=extras)
+
+
+def method_records(store: Store, since: datetime | None = None) -> dict[str, Any] | None:
+    """Ideas (with tier and last verdict) and experiments (with their decision), or None when the store
+    holds neither."""
+    from perflab.lab.ideas import views
+    from perflab.store.method import MethodRecords
+
+    records = MethodRecords(store)
+    ideas = [v.to_dict() for v in views(records)]
+    experiments = records.experiments()
+    if since is not None:
+        experiments = [e for e in experiments if _moment(e.created_at) >= since]
+    if not ideas and not experiments:
+        return None
+    titles = {i["id"]: i["title"] for i in ideas}
+    return {"ideas": ideas, "experiments": [
+        {"id": e.id, "idea_id": e.idea_id, "idea": titles.get(e.idea_id, f"idea {e.idea_id}"),
+         "state": e.state, "verdict": e.verdict, "created_at": e.created_at, "updated_at": e.updated_at,
+         "decision": e.record.get("decision"),
+         "baseline_id": (e.record.get("baseline") or {}).get("benchmark_id"),
+         "candidate_id": (e.record.get("candidate") or {}).get("benchmark_id")} for e in experiments]}
 
 
 def write_report(output: str | os.PathLike[str], *, db: str | None = None, ids: Sequence[str] = (),

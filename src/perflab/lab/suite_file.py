@@ -47,7 +47,10 @@ from pathlib import Path
 from typing import Any
 
 from perflab.errors import PerflabError
+from perflab.fsutil import read_text_bounded
 from perflab.store.model import MetricSpec
+
+SUITE_LIMIT = 4 * 1024 * 1024  # bytes of a suite file
 
 BUILT_IN_METRICS = ("wall", "user", "sys", "peak_rss", "instructions")
 _NAME = re.compile(r"^[A-Za-z0-9_.+-]+$")
@@ -215,15 +218,16 @@ class _Reader:
 def load_suite(path: str | Path) -> SuiteSpec:
     """Read and check a suite file; every problem is one PerflabError naming file:line and key."""
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as error:
-        raise PerflabError(f"{path}: cannot read the suite file: {error.strerror}") from None
+    text = read_text_bounded(path, limit=SUITE_LIMIT, what="suite file")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         line = getattr(error, "lineno", None) or _line_from_message(str(error))
         raise PerflabError(f"{path}:{line}: malformed TOML: {str(error).split(' (at ')[0]}") from None
+    except ValueError as error:  # an integer of more than 4,300 digits
+        raise PerflabError(f"{path}: malformed TOML: {str(error).split(';')[0]}") from None
+    except RecursionError:
+        raise PerflabError(f"{path}: malformed TOML: nested too deeply") from None
     return _parse(_Reader(path, text), data, path)
 
 
@@ -265,7 +269,7 @@ def _parse(r: _Reader, data: dict[str, Any], path: Path) -> SuiteSpec:
     primary = r.get(suite, "primary", str, where, metrics[0])
     if primary not in metrics:
         raise r.fail((*where, "primary"), f"{primary!r} is not one of the metrics ({', '.join(metrics)})")
-    _check_variants_fit(r, benchmarks, variants)
+    _check_variants_fit(r, benchmarks, variants, metrics)
     seed = r.get(suite, "seed", int, where)
     return SuiteSpec(
         path=str(path),
@@ -433,10 +437,17 @@ def _variants(r: _Reader, items: Any, base: Path) -> list[VariantSpec]:
     return out
 
 
-def _check_variants_fit(r: _Reader, benchmarks: list[BenchmarkSpec], variants: list[VariantSpec]) -> None:
+def _check_variants_fit(
+    r: _Reader, benchmarks: list[BenchmarkSpec], variants: list[VariantSpec], metrics: list[str]
+) -> None:
     """A callable runs in this process: a command template, vars or a git revision cannot apply to it."""
     for v_index, v in enumerate(variants):
         for b in benchmarks:
+            if b.is_callable and "instructions" in metrics:
+                raise r.fail(
+                    ("suite", "metrics"),
+                    f"instructions are counted for commands, not for the callable benchmark {b.name!r}",
+                )
             if b.is_callable and (v.template or v.vars or v.rev):
                 key = "template" if v.template else ("vars" if v.vars else "rev")
                 raise r.fail(

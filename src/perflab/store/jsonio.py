@@ -14,8 +14,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from perflab import fsutil
 from perflab.errors import PerflabError
 from perflab.store.model import Benchmark, CommandResult, MetricSpec, Run
+
+JSON_LIMIT = 512 * 1024 * 1024  # bytes of a result file (a million runs is ~50 MB)
+MAX_SECONDS = 1e9  # a run of 31 years: anything longer is not a measurement (and overflows ns)
+MAX_BYTES = 2**62  # peak memory
+EXIT_CODE_RANGE = (-(2**31), 2**31)
 
 HYPERFINE_FIELDS = (
     "command", "mean", "stddev", "median", "user", "system", "min", "max",
@@ -26,18 +32,23 @@ HYPERFINE_FIELDS = (
 def load_json(path: str | Path) -> Any:
     """Parse a JSON file; syntax errors name ``path:line:col``."""
     p = Path(path)
+    if not p.exists() and not p.is_symlink():
+        raise PerflabError(f"{p}: no such file")
+    text = fsutil.read_text_bounded(p, limit=JSON_LIMIT, what="JSON file")
     try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise PerflabError(f"{p}: no such file") from None
-    except UnicodeDecodeError as error:
-        raise PerflabError(f"{p}: not UTF-8 text ({error.reason} at byte {error.start})") from None
-    except OSError as error:
-        raise PerflabError(f"{p}: cannot read: {error.strerror}") from None
-    try:
-        return json.loads(text)
+        data = json.loads(text)
     except json.JSONDecodeError as error:
         raise PerflabError(f"{p}:{error.lineno}:{error.colno}: invalid JSON: {error.msg}") from None
+    except RecursionError:
+        raise PerflabError(f"{p}: invalid JSON: nested too deeply") from None
+    try:  # "\ud800" decodes to a lone surrogate that no file or database can hold later
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as error:
+        bad = error.object[error.start]
+        raise PerflabError(f"{p}: invalid JSON: a string holds a lone surrogate ({bad!a})") from None
+    except RecursionError:
+        raise PerflabError(f"{p}: invalid JSON: nested too deeply") from None
+    return data
 
 
 def _number(path: Path, where: str, value: Any, *, allow_none: bool = False) -> float | None:
@@ -80,17 +91,21 @@ def parse_hyperfine(data: Any, path: str | Path = "<json>") -> Benchmark:
         if not isinstance(times, list) or not times:
             raise PerflabError(f"{p}: {where}.times: expected a non-empty list of seconds")
         walls = [_number(p, f"{where}.times[{j}]", t) for j, t in enumerate(times)]
-        if any(w is not None and w < 0 for w in walls):
-            raise PerflabError(f"{p}: {where}.times: negative time")
+        if any(w is not None and not 0 <= w <= MAX_SECONDS for w in walls):
+            raise PerflabError(f"{p}: {where}.times: a time outside 0 – {MAX_SECONDS:g} s")
         n = len(walls)
         user = _number(p, f"{where}.user", entry.get("user", 0.0))
         system = _number(p, f"{where}.system", entry.get("system", 0.0))
+        for label, value in (("user", user), ("system", system)):
+            if value is not None and not 0 <= value <= MAX_SECONDS:
+                raise PerflabError(f"{p}: {where}.{label}: outside 0 – {MAX_SECONDS:g} s")
         exit_codes = entry.get("exit_codes", [0] * n)
         if not isinstance(exit_codes, list) or len(exit_codes) != n:
             raise PerflabError(f"{p}: {where}.exit_codes: expected a list of {n} entries (one per time)")
         for j, code in enumerate(exit_codes):
-            if code is not None and (isinstance(code, bool) or not isinstance(code, int)):
-                raise PerflabError(f"{p}: {where}.exit_codes[{j}]: expected an integer or null")
+            if code is not None and (isinstance(code, bool) or not isinstance(code, int)
+                                     or not EXIT_CODE_RANGE[0] <= code < EXIT_CODE_RANGE[1]):
+                raise PerflabError(f"{p}: {where}.exit_codes[{j}]: expected a 32-bit integer or null")
         memory = entry.get("memory_usage_byte")
         if memory is not None and (not isinstance(memory, list) or len(memory) != n):
             raise PerflabError(f"{p}: {where}.memory_usage_byte: expected a list of {n} entries")
@@ -102,6 +117,8 @@ def parse_hyperfine(data: Any, path: str | Path = "<json>") -> Benchmark:
             rss = None
             if memory is not None:
                 rss = _number(p, f"{where}.memory_usage_byte[{j}]", memory[j])
+                if rss is not None and not 0 <= rss <= MAX_BYTES:
+                    raise PerflabError(f"{p}: {where}.memory_usage_byte[{j}]: outside 0 – 2^62 bytes")
             runs.append(
                 Run(
                     sequence=sequence,

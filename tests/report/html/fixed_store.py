@@ -10,12 +10,19 @@ from dataclasses import asdict
 from pathlib import Path
 
 from perflab.analysis.benchmark import analyze, comparison_to_dict
+from perflab.analysis.decision import DecisionRule
 from perflab.analysis.samples import samples
 from perflab.env.capture import capture_environment
 from perflab.kernel.crypto_bench import KERNEL, BenchSettings, CryptoResult, SizeThroughput, to_benchmark
+from perflab.lab.anns_session import AnnsRequest, run_anns
+from perflab.lab.experiment import Experiments
+from perflab.lab.experiment_plan import Plan, parse_inputs
+from perflab.lab.suite import analyze_cells
 from perflab.lab.tune_try import MetricComparison
+from perflab.packs.anns.engines.base import Settings as AnnsSettings
 from perflab.stats.compare import compare_many
 from perflab.store.db import Store
+from perflab.store.method import MethodRecords
 from perflab.store.model import Benchmark
 from tests.report.helpers import real_benchmark, synthetic
 
@@ -75,10 +82,58 @@ def crypto() -> Benchmark:
     return bench
 
 
+def suite() -> Benchmark:
+    """A suite result as `perflab suite run` stores it: one command per benchmark × input × variant
+    cell, analysed by the suite analysis (speedups, Holm across the suite, TOTAL, geometric mean)."""
+    cells = []
+    for b, (median, gain) in {"gzip": (0.020, 0.7), SCRIPT_NAME: (0.050, 1.0)}.items():
+        for inp in ("text", "random"):
+            for v, factor in (("fast", 1.0), ("default", gain)):
+                cell = synthetic(f"{b}/{inp}/{v}", median * factor, 12, cv=0.02, seed=len(cells) + 10)
+                cell.parameters = {"benchmark": b, "input": inp, "variant": v}
+                cells.append(cell)
+    bench = Benchmark(commands=cells, created_at="2026-11-24T10:00:00+00:00", kind="suite",
+                      environment=capture_environment(),
+                      settings={"suite_name": "compressors", "suite_path": "perflab.toml",
+                                "reference": "fast", "variants": ["fast", "default"], "metrics": ["wall"],
+                                "primary": "wall", "directions": {"wall": False}})
+    bench.analysis = analyze_cells(bench, seed=1)
+    return bench
+
+
+def vector_search() -> Benchmark:
+    """A real `perflab anns run` (worker processes) on a small seeded synthetic set: an emulated engine,
+    a native one and one that is not installed (it must be listed, not dropped)."""
+    request = AnnsRequest(dataset="synthetic:1500:8", queries=30, processes=3, allow_few_processes=True,
+                          engines=["bruteforce", "hnswlib", "no_such_module:Engine"],
+                          settings=AnnsSettings(ef_sweep=[8, 64]))
+    bench = run_anns(request)
+    bench.environment = capture_environment()
+    return bench
+
+
+def method(store: Store, workdir: Path) -> None:
+    """Two ideas (one titled with markup) and one real experiment: 10 ms sleeps against ``true``, three
+    inputs, decided by the method's rule."""
+    records = MethodRecords(store)
+    records.add_idea(SCRIPT_NAME, "low", "high", note=IMG_NAME)
+    idea = records.add_idea("skip the sleep", "high", "low", location="work.sh:1")
+    workdir.mkdir(exist_ok=True)
+    for name in ("a", "b", "c"):
+        (workdir / f"{name}.in").write_text("0.01\n")
+    experiments = Experiments(records)
+    plan = Plan(command=["sh", "-c", 'sleep "$(cat "$0")"', "{input}"],
+                inputs=parse_inputs(["a.in", "b.in", "c.in"], workdir), cwd=str(workdir), seed=3)
+    exp = experiments.start(idea, plan, accept_noisy="a test machine shared with other work")
+    experiments.run(exp, command=["true", "{input}"])
+    experiments.decide(exp, DecisionRule())
+
+
 def build(path: Path) -> str:
     """Write the fixed store at ``path``; returns its URL."""
     url = f"sqlite:///{path}"
     with Store.open(url) as store:
-        for bench in (seeded_bench(), hostile_bench(), trial(), crypto()):
+        for bench in (seeded_bench(), hostile_bench(), trial(), crypto(), suite(), vector_search()):
             store.save(bench)
+        method(store, path.parent / "experiment")
     return url

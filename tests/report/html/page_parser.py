@@ -12,6 +12,12 @@ class PageFacts(HTMLParser):
         self.results: list[dict[str, str]] = []  # overview rows
         self.commands: list[dict[str, str]] = []
         self.comparisons: list[dict[str, str]] = []
+        self.experiments: list[dict[str, str]] = []
+        self.ideas: list[dict[str, str]] = []
+        self.suite_rows: list[dict[str, str]] = []
+        self.speedups: list[dict[str, str]] = []
+        self.row_heads: list[str] = []
+        self.anns_engines: list[dict[str, str]] = []
         self.ids: set[str] = set()
         self.tags: dict[str, int] = {}
         self._table_result: str | None = None
@@ -34,9 +40,23 @@ class PageFacts(HTMLParser):
         elif tag == "tr" and a.get("class") == "comparison":
             self._row = {**a, "result": self._table_result or ""}
             self.comparisons.append(self._row)
+        elif tag == "tr" and a.get("class") == "anns-engine":
+            self.anns_engines.append(a)
+        elif tag == "tr" and a.get("class") == "suite-row":
+            self._row = {**a, "result": self._table_result or ""}
+            self.suite_rows.append(self._row)
+        elif tag == "td" and "speedup" in a.get("class", "").split():
+            self.speedups.append({**a, "result": self._table_result or ""})
+        elif tag == "tr" and a.get("class") in ("experiment-row", "idea-row"):
+            self._row = dict(a)
+            (self.experiments if a["class"] == "experiment-row" else self.ideas).append(self._row)
+        elif tag == "th" and a.get("scope") == "row":
+            self._text, self._cell_class = [], "row-head"
         elif tag == "td" and self._row is not None:
             if "data-verdict" in a:
                 self._row["verdict"] = a["data-verdict"]
+                if self.speedups and self._row.get("class") == "suite-row":
+                    self.speedups[-1]["verdict"] = a["data-verdict"]
             self._cell_class = a.get("class", "")
             self._text = []
 
@@ -45,11 +65,15 @@ class PageFacts(HTMLParser):
             self._text.append(data)
 
     def handle_endtag(self, tag: str) -> None:
+        if tag == "th" and self._cell_class == "row-head" and self._text is not None:
+            self.row_heads.append("".join(self._text).strip())
+            self._text, self._cell_class = None, ""
+            return
         if tag == "td" and self._row is not None and self._text is not None:
             text = "".join(self._text).strip()
             if "verdict" in self._cell_class.split():
                 self._row["verdict_text"] = text
-            elif self._cell_class == "name":
+            elif self._cell_class in ("name", "title"):
                 self._row["name_text"] = text
             self._text = None
         elif tag == "tr":

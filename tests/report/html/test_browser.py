@@ -57,14 +57,15 @@ def test_loads_offline_without_errors_or_requests(loaded) -> None:
 def test_sections_tables_and_plots_are_present(loaded) -> None:
     page, _, _ = loaded
     headings = page.locator("main h2").all_inner_texts()
-    assert headings == ["Overview", "Benchmarks", "Comparisons", "Tuning trials (tune try)",
-                        "Kernel and crypto throughput"]
-    for anchor in ("overview", "benchmarks", "comparisons", "tune-try", "crypto"):
+    assert headings == ["Overview", "Experiments and ideas", "Suites", "Benchmarks", "Comparisons",
+                        "Tuning trials (tune try)", "Kernel and crypto throughput", "Vector search (anns)"]
+    for anchor in ("overview", "method", "suites", "benchmarks", "comparisons", "tune-try", "crypto", "anns"):
         assert page.locator(f"nav a[href='#{anchor}']").count() == 1
-    assert page.locator("table.commands").count() == 3
+    assert page.locator("table.commands").count() == 6
+    assert page.locator("table.suite-table tr.total").count() == 1
     assert page.locator("table.comparisons tr.comparison").count() >= 3
     svgs = page.locator("figure svg[role=img]")
-    assert svgs.count() == 6  # 3 results' samples, comparisons, trials, crypto
+    assert svgs.count() == 11  # 6 results' samples, comparisons, trials, crypto, suite, anns
     box = svgs.first.bounding_box()
     assert box is not None and box["width"] > 300 and box["height"] > 100  # drawn, not an empty element
     assert page.locator("details").count() >= 4
@@ -74,6 +75,7 @@ def test_hostile_names_are_text_and_run_nothing(loaded) -> None:
     page, events, _ = loaded
     names = page.locator("table.commands td.name").all_inner_texts()
     assert SCRIPT_NAME in names and IMG_NAME in names
+    assert SCRIPT_NAME in page.locator("table.ideas td.title").all_inner_texts()
     assert events["dialogs"] == []
     assert page.evaluate("document.scripts.length") == 0
     assert page.evaluate("document.images.length") == 0

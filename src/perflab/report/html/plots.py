@@ -8,20 +8,25 @@ medians and intervals drawn are the analysis's.
 
 from __future__ import annotations
 
+import functools
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from matplotlib import rc_context
 from matplotlib.backends.backend_svg import FigureCanvasSVG
+from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
+from matplotlib.ticker import FormatStrFormatter, NullFormatter
 
 # Okabe & Ito's colour-blind-safe palette; every colour also comes with its own marker shape.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
-OUTLIER_COLOUR = "#D55E00"
+_RGB = tuple(to_rgb(c) for c in PALETTE)
+OUTLIER_COLOUR = to_rgb("#D55E00")
 VERDICT_COLOUR = {"faster": "#0072B2", "slower": "#D55E00"}  # only significant verdicts get a colour
 NEUTRAL = "#666666"
 HIST_BINS = 40
@@ -60,29 +65,44 @@ def thin(n: int, keep: set[int], budget: int) -> list[int]:
     return sorted(set(range(0, n, step)) | {i for i in keep if 0 <= i < n})
 
 
+def _keep_two_decimals(match: re.Match[str]) -> str:
+    return match.group(1)
+
+
 def _svg(fig: Figure, label: str, salt: str) -> str:
     """The figure as an inline ``<svg>`` element with an accessible name and ids unique to ``salt``."""
     buffer = io.StringIO()
-    with rc_context({**_RC, "svg.hashsalt": salt}):
+    with rc_context({"svg.hashsalt": salt}):
         FigureCanvasSVG(fig).print_svg(buffer, metadata={"Date": None, "Creator": None})
     text = buffer.getvalue()
     text = text[text.index("<svg"):]
-    text = _LONG_DECIMALS.sub(r"\1", text)  # coordinates to 1/100 pt: a third smaller, same picture
+    text = _LONG_DECIMALS.sub(_keep_two_decimals, text)  # 1/100 pt: a third smaller, same picture
     safe_label = re.sub(r"[^A-Za-z0-9 #.,:;()%×±_-]", "", label)  # built from numbers and fixed words
     return text.replace("<svg ", f'<svg role="img" aria-label="{safe_label}" ', 1)
 
 
+def _themed(draw: Callable[..., str]) -> Callable[..., str]:
+    """Draw under perflab's style (axes, fonts, SVG text as text) without touching global rcParams."""
+
+    @functools.wraps(draw)
+    def wrapper(*args: Any, **kwargs: Any) -> str:
+        with rc_context(_RC):
+            return draw(*args, **kwargs)
+
+    return wrapper
+
+
 def _figure(width: float, height: float, left: float = 0.55, bottom: float = 0.55) -> Figure:
     """A figure with fixed margins in inches (constrained layout cost more than the drawing itself)."""
-    with rc_context(_RC):
-        fig = Figure(figsize=(width, height))
+    fig = Figure(figsize=(width, height))
     fig.subplots_adjust(left=left / width, right=1 - 0.15 / width, bottom=bottom / height,
                         top=1 - 0.3 / height, wspace=0.25)
     return fig
 
 
-def _style(i: int) -> tuple[str, str]:
-    return PALETTE[i % len(PALETTE)], MARKERS[i % len(MARKERS)]
+def _style(i: int) -> tuple[tuple[float, float, float], str]:
+    """Colour (as RGB: matplotlib parses a hex string again at every use) and marker of series ``i``."""
+    return _RGB[i % len(_RGB)], MARKERS[i % len(MARKERS)]
 
 
 def _draw_distribution(ax: object, series: list[Series], scale: float, budget: int) -> None:
@@ -133,6 +153,7 @@ def _draw_run_order(ax: object, series: list[Series], scale: float, budget: int)
                   borderaxespad=0.0)
 
 
+@_themed
 def samples_svg(series: list[Series], unit: tuple[float, str], budget: tuple[int, int], salt: str) -> str:
     """Distribution (histogram of every value + points + median and its CI) beside the run-order plot.
     ``budget``: (points per command in the distribution, line vertices per command in run order)."""
@@ -146,9 +167,12 @@ def samples_svg(series: list[Series], unit: tuple[float, str], budget: tuple[int
     return _svg(fig, f"Distribution and run order of {tags}", salt)
 
 
-def whiskers_svg(rows: list[Whisker], noise: float | None, salt: str, xlabel: str) -> str:
-    """Ratios with CI whiskers, a line at 1 and the noise band; colour only for significant verdicts."""
-    fig = _figure(8, 0.9 + 0.3 * max(len(rows), 2), left=0.7)
+@_themed
+def whiskers_svg(rows: list[Whisker], noise: float | None, salt: str, xlabel: str,
+                 better_is_higher: bool = False) -> str:
+    """Ratios with CI whiskers, a line at 1 and the noise band; colour only for significant verdicts.
+    The marker points the way the value moved: left for a smaller ratio, right for a larger one."""
+    fig = _figure(8, 1.0 + 0.3 * max(len(rows), 2), left=0.7)
     ax = fig.subplots()
     if noise:
         ax.axvspan(1 - noise, 1 + noise, color="#dddddd", label=f"noise band ±{noise * 100:g} %")
@@ -157,19 +181,26 @@ def whiskers_svg(rows: list[Whisker], noise: float | None, salt: str, xlabel: st
         if row.ratio is None:
             continue
         colour = VERDICT_COLOUR.get(row.verdict, NEUTRAL)
-        marker = {"faster": "<", "slower": ">"}.get(row.verdict, "o")
+        towards = {"faster": ">", "slower": "<"} if better_is_higher else {"faster": "<", "slower": ">"}
+        marker = towards.get(row.verdict, "o")
         if row.low is not None and row.high is not None:
             ax.plot([row.low, row.high], [y, y], "-", color=colour, lw=1.5)
             ax.plot([row.low, row.high], [y, y], "|", color=colour, ms=8)
         ax.plot([row.ratio], [y], marker, color=colour, ms=7)
     ax.set_yticks(range(len(rows)), [r.tag for r in rows])
     ax.set_ylim(len(rows) - 0.5, -0.5)
-    ax.set_xlabel(xlabel)
+    ends = [v for r in rows for v in (r.low, r.high, r.ratio) if v is not None and v > 0]
+    if ends and max(ends) / min(ends) > 2:  # wide spans: log scale, so ×2 and ÷2 look alike
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(FormatStrFormatter("%.3g"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel(xlabel + (" — log scale" if ax.get_xscale() == "log" else ""))
     if noise:
-        ax.legend(loc="lower right", frameon=False)
+        ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), frameon=False, borderaxespad=0.0)
     return _svg(fig, f"Ratios with confidence intervals: {len(rows)} comparisons", salt)
 
 
+@_themed
 def throughput_svg(lines: list[tuple[str, list[tuple[int, float, float | None, float | None]]]],
                    salt: str) -> str:
     """Throughput (MB/s) against buffer size, one line per implementation, CI whiskers at each size."""
@@ -189,3 +220,24 @@ def throughput_svg(lines: list[tuple[str, list[tuple[int, float, float | None, f
     if lines:
         ax.legend(loc="best", frameon=False, fontsize=8)
     return _svg(fig, f"Throughput against buffer size for {len(lines)} implementations", salt)
+
+
+@_themed
+def curve_svg(lines: list[tuple[str, list[tuple[float, float, float | None, float | None]]]], salt: str,
+              xlabel: str, ylabel: str) -> str:
+    """One line per series through (x, y) points with the CI of y as whiskers; y on a log scale."""
+    fig = _figure(8, 3.8, left=0.8)
+    ax = fig.subplots()
+    for i, (tag, points) in enumerate(lines):
+        colour, marker = _style(i)
+        ax.plot([p[0] for p in points], [p[1] for p in points], marker, ls="-", color=colour, label=tag,
+                ms=4)
+        for x, _, lo, hi in points:
+            if lo is not None and hi is not None and lo > 0:
+                ax.plot([x, x], [lo, hi], "-", color=colour, lw=1.5)
+    ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if lines:
+        ax.legend(loc="best", frameon=False, fontsize=8)
+    return _svg(fig, f"{ylabel} against {xlabel} for {len(lines)} series", salt)

@@ -27,9 +27,20 @@ Builder = Callable[[ReportData], Section | None]
 
 def builders() -> list[Builder]:
     """Every section in page order."""
-    from perflab.report.html.sections import benchmarks, comparisons, crypto, generic, overview, tuning
+    from perflab.report.html.sections import (
+        anns,
+        benchmarks,
+        comparisons,
+        crypto,
+        generic,
+        method,
+        overview,
+        suites,
+        tuning,
+    )
 
-    return [overview.build, benchmarks.build, comparisons.build, tuning.build, crypto.build, generic.build]
+    return [overview.build, method.build, suites.build, benchmarks.build, comparisons.build, tuning.build,
+            crypto.build, anns.build, generic.build]
 
 
 def build_sections(data: ReportData) -> list[Section]:

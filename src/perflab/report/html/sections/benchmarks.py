@@ -12,7 +12,7 @@ from perflab.report.html.sections import Section
 from perflab.report.html.sections.common import ci_text, flatten, unit_for
 
 #: points drawn as markers in the distributions over the whole page; each command gets its share
-PAGE_POINT_BUDGET = 8_000
+PAGE_POINT_BUDGET = 5_000
 MIN_POINTS, MAX_POINTS = 60, 1_000
 #: vertices of the run-order lines over the whole page (a vertex costs a fifth of a marker)
 PAGE_LINE_BUDGET = 40_000

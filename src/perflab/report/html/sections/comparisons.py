@@ -11,7 +11,7 @@ from perflab.report.html.sections import Section
 from perflab.report.html.sections.common import comparison_row
 
 #: kinds whose comparisons another section presents with their own decision (tune try keeps or rolls back)
-OWN_SECTION = {"tune-try"}
+OWN_SECTION = {"tune-try", "suite"}
 #: comparisons per figure: one figure for many results is far cheaper than one each
 ROWS_PER_FIGURE = 40
 
