@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+from perflab import fsutil
 from perflab.errors import PerflabError
 from perflab.kernel.kconfig_explain import srcarch, subarch
 
@@ -26,11 +27,9 @@ MAKE_TIMEOUT_S = 900
 
 
 def state_dir() -> Path:
-    """``$PERFLAB_STATE_DIR`` or ~/.local/state/perflab, created private (0700)."""
-    raw = os.environ.get("PERFLAB_STATE_DIR")
-    path = Path(raw) if raw else Path.home() / ".local" / "state" / "perflab"
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return path
+    """``$PERFLAB_STATE_DIR`` or ~/.local/state/perflab: private (0700), refused when another user owns
+    or can write it (the Kconfig cache in it is unpickled)."""
+    return fsutil.state_dir()
 
 
 def check_srctree(srctree: str | Path) -> Path:
