@@ -85,5 +85,5 @@ def test_each_mistake_names_file_line_and_key(
 
 def test_no_benchmark_and_missing_file(tmp_path: Path) -> None:
     assert "no [[benchmark]] table" in error_of(tmp_path, "[suite]\nname = 'x'\n")
-    with pytest.raises(PerflabError, match="cannot read the suite file"):
+    with pytest.raises(PerflabError, match="cannot read suite file"):
         load_suite(tmp_path / "absent.toml")

@@ -188,3 +188,17 @@ def test_asciidoc_and_orgmode_follow_hyperfines_layout() -> None:
     assert org[0].startswith("| Command  |  Mean ± σ [ms] |  ") and org[1] == "|--+--+--+--+--|"
     assert org[2].startswith("| =a\\vert{}b=  |  ") and org[2].endswith(" |  1.00 (reference) |")
     assert "- B is 1." in org[org.index("Verdicts (alpha 0.05, noise band ±1 %):") + 2]
+
+
+def test_exports_are_0644_and_new_dirs_0700_under_umask_000(tmp_path: Path) -> None:
+    """Before the fix an export was 0666 under umask 000 (and missing directories 0777)."""
+    from perflab.report.export import atomic_write
+
+    target = tmp_path / "new" / "dir" / "out.json"
+    old = os.umask(0)
+    try:
+        atomic_write(target, b"{}")
+    finally:
+        os.umask(old)
+    assert target.stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "new").stat().st_mode & 0o777 == 0o700

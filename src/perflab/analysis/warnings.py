@@ -91,6 +91,10 @@ def command_warnings(command: CommandResult, summary: Summary | None) -> list[st
     first = _first_run_slow(command)
     if first:
         out.append(first)
+    left = sum(getattr(r, "left_running", 0) for r in command.runs)
+    if left:
+        out.append(f"left {left} processes running after its runs (background children or daemons): "
+                   f"killed when each run ended; --keep-children keeps them")
     return out
 
 

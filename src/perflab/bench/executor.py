@@ -60,6 +60,7 @@ class RunSpec:
     cwd: str | None = None
     timeout_s: float | None = None
     label: str = field(default="", compare=False)  # for error messages; defaults to the argv
+    keep_children: bool = False  # False: kill what the run leaves running (counted in Run.left_running)
 
 
 def _label(spec: RunSpec) -> str:
@@ -174,8 +175,8 @@ class LauncherExecutor(Executor):
         argv = self._resolved(spec)
         env = spec.env if spec.env is not None else os.environ
         timeout_ns = int(spec.timeout_s * 1e9) if spec.timeout_s else 0
-        head = ["R", str(timeout_ns), spec.stdin or "", spec.stdout, spec.stderr, spec.cwd or "",
-                str(len(argv)), *argv]
+        head = ["K" if spec.keep_children else "R", str(timeout_ns), spec.stdin or "", spec.stdout,
+                spec.stderr, spec.cwd or "", str(len(argv)), *argv]
         payload = _encode_fields(head, spec) + self._env_block(env, spec)
         try:
             self._req.write(payload)
@@ -193,6 +194,7 @@ class LauncherExecutor(Executor):
             raise SpawnError(self._spawn_message(spec, argv, err, stage))
         wall_ns, ut_us, st_us, rss_kb, status, timed_out = (int(p) for p in parts[1:7])
         floor_kb = int(parts[7]) if len(parts) > 7 else 0
+        left = int(parts[8]) if len(parts) > 8 else 0
         peak: int | None = rss_kb * 1024
         if floor_kb != 0 and (floor_kb < 0 or rss_kb <= floor_kb):
             # ru_maxrss = max(launcher's floor, workload's own): at or below the floor, it says nothing
@@ -202,7 +204,7 @@ class LauncherExecutor(Executor):
         exit_code, sig = _decode_status(status)
         return Run(sequence=sequence, wall_ns=wall_ns, user_s=ut_us / 1e6, sys_s=st_us / 1e6,
                    exit_code=exit_code, signal=sig, timed_out=bool(timed_out),
-                   peak_rss_bytes=peak, block=block, variant=variant)
+                   peak_rss_bytes=peak, block=block, variant=variant, left_running=left)
 
     def _env_block(self, env: Mapping[str, str], spec: RunSpec) -> bytes:
         """The encoded environment part of a request; the same environment is encoded once, not per run."""
@@ -333,6 +335,9 @@ class PythonExecutor(Executor):
                 raise
             t1 = time.monotonic_ns()
             proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here; keep Popen from waiting
+            if not spec.keep_children:  # without the launcher only the run's process group is reachable
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(proc.pid, signal.SIGKILL)
         finally:
             for f in files:
                 if hasattr(f, "close"):

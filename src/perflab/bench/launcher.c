@@ -266,7 +266,49 @@ static int child_main(void *arg) {
 }
 #endif
 
-static void run_one(int resp, const sigset_t *chld, const sigset_t *mask) {
+/* The pids of this launcher's children (orphans of a run land here: it is a child subreaper), from
+ * /proc/self/task/<tid>/children; returns how many were stored in pids (at most cap). */
+static int list_children(pid_t *pids, int cap) {
+    char path[64] = "/proc/self/task/", buf[4096];
+    char *p = put_num(path + strlen(path), (long long)getpid());
+    memcpy(p, "/children", 10);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return 0;
+    buf[n] = 0;
+    int count = 0;
+    for (char *q = buf; *q && count < cap;) {
+        while (*q == ' ') q++;
+        if (!*q) break;
+        pids[count++] = (pid_t)strtol(q, &q, 10);
+    }
+    return count;
+}
+
+/* Kill what a run left behind: its process group, then every descendant (background children,
+ * setsid daemons: as orphans they are reparented to this subreaper), round by round until none is
+ * left. Zombies (already exited) are reaped, not counted. Returns how many were still running. */
+static long long kill_leftovers(pid_t group) {
+    long long killed = 0;
+    pid_t pids[512];
+    kill(-group, SIGKILL);
+    for (int round = 0; round < 10000; round++) {
+        while (waitpid(-1, NULL, WNOHANG) > 0) {
+        }
+        int n = list_children(pids, 512);
+        if (n == 0) break;
+        for (int i = 0; i < n; i++)
+            if (kill(pids[i], SIGKILL) == 0) killed++;
+        for (int i = 0; i < n; i++)
+            while (waitpid(pids[i], NULL, 0) < 0 && errno == EINTR) {
+            }
+    }
+    return killed;
+}
+
+static void run_one(int resp, const sigset_t *chld, const sigset_t *mask, int keep_children) {
     char *timeout_s = field(), *in_spec = field(), *out_spec = field(), *err_spec = field();
     char *cwd = field();
     long argc = 0, envc = 0;
@@ -400,7 +442,11 @@ static void run_one(int resp, const sigset_t *chld, const sigset_t *mask) {
     }
     long long t1 = now_ns();
     current_pid = 0;
-    if (timed_out) kill(-pid, SIGKILL); /* stragglers that left the group leader behind */
+    long long left = 0;
+    if (!keep_children && !exec_errno)
+        left = kill_leftovers(pid);
+    else if (timed_out)
+        kill(-pid, SIGKILL); /* stragglers that left the group leader behind */
 
     if (exec_errno) {
         answer_err(resp, exec_errno, exec_stage);
@@ -408,7 +454,7 @@ static void run_one(int resp, const sigset_t *chld, const sigset_t *mask) {
     }
     long long ut = (long long)ru.ru_utime.tv_sec * 1000000LL + ru.ru_utime.tv_usec;
     long long st = (long long)ru.ru_stime.tv_sec * 1000000LL + ru.ru_stime.tv_usec;
-    long long fields[] = {t1 - t0, ut, st, ru.ru_maxrss, status, timed_out, own_hwm_kb()};
+    long long fields[] = {t1 - t0, ut, st, ru.ru_maxrss, status, timed_out, own_hwm_kb(), left};
     char line[256];
     char *p = put_str(line, "ok");
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
@@ -448,6 +494,7 @@ int main(int argc, char **argv) {
     signal(SIGINT, SIG_IGN);
     signal(SIGPIPE, SIG_IGN);
     prctl(PR_SET_PDEATHSIG, SIGTERM);
+    prctl(PR_SET_CHILD_SUBREAPER, 1); /* a run's orphans (daemons) become ours to find and kill */
     if (getppid() == 1) return 3; /* perflab died before the line above took effect */
 
     sigset_t chld, mask;
@@ -464,9 +511,10 @@ int main(int argc, char **argv) {
     for (;;) {
         char *kind = field();
         if (!kind) return 0;
-        int quit = strcmp(kind, "R") != 0;
+        int keep = strcmp(kind, "K") == 0; /* K: run and keep what it leaves running */
+        int quit = !keep && strcmp(kind, "R") != 0;
         free(kind);
         if (quit) return 0;
-        run_one(resp, &chld, &mask);
+        run_one(resp, &chld, &mask, keep);
     }
 }

@@ -28,13 +28,15 @@ class BenchOptions:
     metrics: list[MetricSpec] = field(default_factory=list)
     tuning: ProcessTuning | None = None
     capture_environment: bool = True
+    keep_children: bool = False  # leave what a measured run starts in the background running
 
     def settings(self) -> dict[str, Any]:
         """JSON-friendly record of the options, stored in Benchmark.settings."""
         out = asdict(self.count)
         out.update(warmup=self.warmup, seed=self.seed, timeout_s=self.timeout_s, input=self.input_path,
                    show_output=self.show_output, env=self.env, shell=self.shell,
-                   ignore_failure=self.ignore_failure, metrics=[asdict(m) for m in self.metrics])
+                   ignore_failure=self.ignore_failure, metrics=[asdict(m) for m in self.metrics],
+                   keep_children=self.keep_children)
         if self.tuning is not None and not self.tuning.is_empty():
             out["process_tuning"] = self.tuning.describe()
         return out

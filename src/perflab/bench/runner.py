@@ -46,6 +46,7 @@ from perflab.errors import OptionError, PerflabError, Terminated
 from perflab.store.model import Benchmark, CommandResult, Run
 
 SHELL_CALIBRATION = -1  # pseudo command index of ``sh -c ''`` in a block
+OUTPUT_TAIL = 1 << 20  # bytes of a run's output read back for metric matching and --show-output
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,7 @@ class MeasurementSession:
         self._floored: dict[int, int] = {}  # command index -> runs whose peak RSS hit the launcher's floor
         self._floor_kb = 0
         self._cleaned = False
+        self.output_truncated = 0  # bytes of the last read output that were skipped (only the tail is read)
         self.failure_remedies: tuple[str, ...] = ()  # of the RunFailed that stopped it, if one did
         self._env = {**os.environ, **self.options.env}
         if self.options.input_path is not None:
@@ -192,17 +194,27 @@ class MeasurementSession:
         env = {**self._env, **place.env} if place is not None and place.env else self._env
         return RunSpec(argv=list(argv), env=env, stdin=self._input if timed else None, stdout=out,
                        stderr=SAME if capture else NULL, timeout_s=self.options.timeout_s if timed else None,
-                       cwd=place.cwd if place is not None else None, label=label)
+                       cwd=place.cwd if place is not None else None, label=label,
+                       keep_children=self.options.keep_children or not timed)
 
     def _shell_calibration_spec(self) -> RunSpec:
         """``sh -c ''``: the shell's own spawn cost, measured interleaved with --shell."""
         return self._spec([SHELL, "-c", ""], "sh -c ''", timed=True, capture=False)
 
     def _read_output(self) -> str:
+        """The run's output, or its last OUTPUT_TAIL bytes: a command printing a gigabyte goes to a file
+        (streamed by the kernel, never held here) and only its tail is read for metrics and --show-output."""
+        self.output_truncated = 0
         try:
-            return Path(self._output_path()).read_bytes().decode(errors="replace")
+            with open(self._output_path(), "rb") as fh:
+                size = fh.seek(0, os.SEEK_END)
+                start = max(0, size - OUTPUT_TAIL)
+                fh.seek(start)
+                data = fh.read(OUTPUT_TAIL)
         except OSError:
             return ""
+        self.output_truncated = start
+        return data.decode(errors="replace")
 
     def _hook(self, what: str, index: int, argv: list[str] | None) -> None:
         if argv is None:
@@ -255,8 +267,15 @@ class MeasurementSession:
             self._floored[index] = self._floored.get(index, 0) + 1
             self._floor_kb = max(self._floor_kb, self.executor.rss_floor_kb)
         text = self._read_output() if self.capture else ""
+        if self.output_truncated:
+            note = (f"output longer than {OUTPUT_TAIL // 1024} KiB: metrics are matched in (and "
+                    f"--show-output shows) its last {OUTPUT_TAIL // 1024} KiB only")
+            if note not in self.results[index].notes:
+                self.results[index].notes.append(note)
         if self.options.show_output and text:
-            self.observer.output(command.name, text)
+            skipped = self.output_truncated
+            shown = (f"[first {skipped} bytes not shown]\n" if skipped else "") + text
+            self.observer.output(command.name, shown)
         missing = []
         for metric in self.options.metrics:
             value = extract_metric(metric, text)

@@ -55,11 +55,26 @@ def _root(
 
 
 def _register() -> None:
-    from perflab.cli import anns, bench, crypto, exp, idea, kernel, report, results, suite, system, tune, vm
+    from perflab.cli import (
+        anns,
+        bench,
+        crypto,
+        exp,
+        gate,
+        idea,
+        kernel,
+        report,
+        results,
+        suite,
+        system,
+        tune,
+        vm,
+    )
 
     bench.register(app)
     results.register(app)
     report.register(app)
+    gate.register(app)
     app.add_typer(system.app, name="system")
     app.add_typer(tune.app, name="tune")
     app.add_typer(suite.app, name="suite")

@@ -141,6 +141,9 @@ def bench_command(
         "(first capture group), analysed like time.")] = None,
     ignore_failure: Annotated[bool, typer.Option("--ignore-failure", "-i",
                                                  help="Keep going when a run fails.")] = False,
+    keep_children: Annotated[bool, typer.Option(
+        "--keep-children", help="Leave processes a run starts in the background running (by default "
+        "they are killed when the run ends and counted in a 'left N processes running' note).")] = False,
     pin: Annotated[str | None, typer.Option("--pin", help="Pin the runs to CPUS (e.g. 0-1,3).")] = None,
     nice: Annotated[int | None, typer.Option("--nice", help="Nice value of the runs.")] = None,
     sched: Annotated[str | None, typer.Option("--sched", help="Scheduling policy, e.g. fifo:10.")] = None,
@@ -197,7 +200,7 @@ def bench_command(
     options = BenchOptions(
         count=count, warmup=warmup, seed=seed, timeout_s=timeout,
         input_path=str(Path(input_file)) if input_file is not None else None, show_output=show_output,
-        env=_parse_env(env), shell=shell, ignore_failure=ignore_failure,
+        env=_parse_env(env), shell=shell, ignore_failure=ignore_failure, keep_children=keep_children,
         metrics=_parse_metrics(metric), tuning=_process_tuning(pin=pin, nice=nice, sched=sched,
                                                                membind=membind, interleave=interleave,
                                                                thp=thp, no_aslr=no_aslr),

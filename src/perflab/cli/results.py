@@ -144,6 +144,11 @@ def show_command(
 
     console = Console()
     print_benchmark(console, bench, analysis)
+    if bench.kind == "suite" and bench.analysis.get("rows"):  # the stored suite table (speedups, TOTAL)
+        from perflab.report.suite import print_suite
+
+        console.print()
+        print_suite(console, bench)
     if analysis.get("baseline_comparison"):
         console.print()
         print_comparison(console, analysis["baseline_comparison"])
@@ -168,6 +173,9 @@ def compare_command(
     alpha: Annotated[float, typer.Option("--alpha", help="Significance level.")] = 0.05,
     noise: Annotated[float, typer.Option(
         "--noise", help="Noise band as a fraction: changes within ±noise are never called a change.")] = 0.01,
+    fail_on_regression: Annotated[bool, typer.Option(
+        "--fail-on-regression", help="Exit 1 when any comparison's verdict is 'slower' (Holm-corrected, "
+        "the whole CI beyond the --noise band): a CI gate on two stored results.")] = False,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -181,12 +189,20 @@ def compare_command(
     result = compare_benchmarks(first, second, metric=metric, alpha=alpha, noise=noise)
     if as_json:
         _print_json(result)
-        return
-    from rich.console import Console
+    else:
+        from rich.console import Console
 
-    from perflab.report.terminal import print_comparison
+        from perflab.report.terminal import print_comparison
 
-    print_comparison(Console(), result)
+        print_comparison(Console(), result)
+    if fail_on_regression:
+        from perflab.lab.check import regressions_of
+
+        regressed = regressions_of(result["comparisons"])
+        if regressed:
+            from perflab.errors import PerflabError
+
+            raise PerflabError("regression: " + "; ".join(regressed))
 
 
 def import_command(

@@ -60,6 +60,12 @@ def run_command(
     export_markdown: Annotated[
         str | None, typer.Option("--export-markdown", metavar="<path>", help="Write the table as Markdown.")
     ] = None,
+    save_baseline: Annotated[
+        str | None,
+        typer.Option(
+            "--save-baseline", metavar="NAME", help="Save the result as baseline NAME (for perflab check)."
+        ),
+    ] = None,
     db: Annotated[str | None, typer.Option("--db", help="Store URL.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
@@ -99,7 +105,17 @@ def run_command(
         from perflab.report.export import atomic_write
 
         atomic_write(export_markdown, suite_markdown(bench).encode())
-    err.print(f"saved as #{outcome.suite_id} in {store.url}", highlight=False)
+    if save_baseline and bench.status == "complete":
+        store.set_baseline(save_baseline, outcome.suite_id)
+    elif save_baseline:
+        err.print(
+            f"perflab: not saved as baseline {save_baseline!r}: the suite is {bench.status}", highlight=False
+        )
+    err.print(
+        f"saved as #{outcome.suite_id} in {store.url}"
+        + (f" (baseline {save_baseline!r})" if save_baseline and bench.status == "complete" else ""),
+        highlight=False,
+    )
     if bench.status == "interrupted":
         raise PerflabError(f"interrupted; the runs measured are saved as #{outcome.suite_id}", exit_code=130)
     if bench.status == "failed":

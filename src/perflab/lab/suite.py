@@ -17,6 +17,7 @@ also keeping what was measured. The result is one Benchmark of kind ``suite``: o
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import secrets
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from perflab.analysis.suite import Cell, analyze_suite
 from perflab.bench.inprocess import PER_CALL
+from perflab.bench.instructions import InstructionCounter, find_counter
 from perflab.errors import PerflabError
 from perflab.lab.bench_session import sigterm_as_interrupt
 from perflab.lab.suite_file import BenchmarkSpec, SuiteSpec
@@ -46,6 +48,8 @@ if TYPE_CHECKING:
     from perflab.store.db import Store
 
 NO_INPUT = "-"
+#: counting runs per cell for the instructions metric (a verdict needs 5, a median CI 6)
+INSTRUCTION_RUNS = 6
 
 
 @dataclass
@@ -81,6 +85,7 @@ class _Plan:
     variants: list[PreparedVariant]
     inputs: dict[str, PreparedInput]
     seed: int
+    counter: InstructionCounter | None = None  # when "instructions" is one of the metrics
 
 
 def _select(spec: SuiteSpec, options: SuiteRunOptions) -> tuple[list[BenchmarkSpec], list[Any]]:
@@ -136,7 +141,8 @@ def run_suite(
             inputs = {n: prepare_input(spec.inputs[n], workdir, seed, spec.directory) for n in used}
             for v in variant_specs:
                 prepared.append(prepare_variant(v, workdir))
-            plan = _Plan(spec, benchmarks, prepared, inputs, seed)
+            counter = find_counter() if "instructions" in spec.metrics else None
+            plan = _Plan(spec, benchmarks, prepared, inputs, seed, counter)
             environment = capture_environment()
             observer.start(
                 sum(
@@ -280,7 +286,13 @@ def _measure_group(
                 rng.shuffle(indices)
                 for i in indices:
                     with variant_in_force(plan.variants[i], in_process=False):
-                        session.run_once(i, block=block, variant=plan.variants[i].spec.name)
+                        run = session.run_once(i, block=block, variant=plan.variants[i].spec.name)
+                        if plan.counter is not None and block < INSTRUCTION_RUNS:
+                            run.metrics["instructions"] = float(
+                                plan.counter.count(
+                                    commands[i].argv, env={**os.environ, **places[i].env}, cwd=places[i].cwd
+                                )
+                            )
                     observer.advance(commands[i].name)
     except PerflabError as error:
         failure = error.message
@@ -290,6 +302,11 @@ def _measure_group(
     raw = session.finish("complete" if failure is None else "failed", failure)
     for cell, v in zip(raw.commands, plan.variants, strict=True):
         cell.notes += v.notes
+        if plan.counter is not None:
+            cell.notes.append(
+                f"{plan.counter.label}; counted in separate untimed runs after the first "
+                f"{INSTRUCTION_RUNS} timed ones"
+            )
     cells += raw.commands
     return failure
 

@@ -269,7 +269,7 @@ def _parse(r: _Reader, data: dict[str, Any], path: Path) -> SuiteSpec:
     primary = r.get(suite, "primary", str, where, metrics[0])
     if primary not in metrics:
         raise r.fail((*where, "primary"), f"{primary!r} is not one of the metrics ({', '.join(metrics)})")
-    _check_variants_fit(r, benchmarks, variants)
+    _check_variants_fit(r, benchmarks, variants, metrics)
     seed = r.get(suite, "seed", int, where)
     return SuiteSpec(
         path=str(path),
@@ -437,10 +437,17 @@ def _variants(r: _Reader, items: Any, base: Path) -> list[VariantSpec]:
     return out
 
 
-def _check_variants_fit(r: _Reader, benchmarks: list[BenchmarkSpec], variants: list[VariantSpec]) -> None:
+def _check_variants_fit(
+    r: _Reader, benchmarks: list[BenchmarkSpec], variants: list[VariantSpec], metrics: list[str]
+) -> None:
     """A callable runs in this process: a command template, vars or a git revision cannot apply to it."""
     for v_index, v in enumerate(variants):
         for b in benchmarks:
+            if b.is_callable and "instructions" in metrics:
+                raise r.fail(
+                    ("suite", "metrics"),
+                    f"instructions are counted for commands, not for the callable benchmark {b.name!r}",
+                )
             if b.is_callable and (v.template or v.vars or v.rev):
                 key = "template" if v.template else ("vars" if v.vars else "rev")
                 raise r.fail(

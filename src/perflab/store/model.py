@@ -37,6 +37,7 @@ class Run:
     metrics: dict[str, float] = field(default_factory=dict)
     block: int = 0  # which interleaving block the run belonged to
     variant: str = ""  # for tune-try: which setting was in force ("baseline", "bbr", …)
+    left_running: int = 0  # processes the run left behind, killed when it ended (0 with keep_children)
 
     @property
     def wall_s(self) -> float:

@@ -14,10 +14,12 @@ from perflab.analysis.decision import DecisionRule
 from perflab.analysis.samples import samples
 from perflab.env.capture import capture_environment
 from perflab.kernel.crypto_bench import KERNEL, BenchSettings, CryptoResult, SizeThroughput, to_benchmark
+from perflab.lab.anns_session import AnnsRequest, run_anns
 from perflab.lab.experiment import Experiments
 from perflab.lab.experiment_plan import Plan, parse_inputs
 from perflab.lab.suite import analyze_cells
 from perflab.lab.tune_try import MetricComparison
+from perflab.packs.anns.engines.base import Settings as AnnsSettings
 from perflab.stats.compare import compare_many
 from perflab.store.db import Store
 from perflab.store.method import MethodRecords
@@ -80,22 +82,36 @@ def crypto() -> Benchmark:
     return bench
 
 
-def suite() -> Benchmark:
+def suite(later: bool = False) -> Benchmark:
     """A suite result as `perflab suite run` stores it: one command per benchmark × input × variant
-    cell, analysed by the suite analysis (speedups, Holm across the suite, TOTAL, geometric mean)."""
+    cell, analysed by the suite analysis (speedups, Holm across the suite, TOTAL, geometric mean).
+    ``later``: the same suite run again a day later, with gzip's default level 1.5× slower (a step)."""
     cells = []
-    for b, (median, gain) in {"gzip": (0.020, 0.7), SCRIPT_NAME: (0.050, 1.0)}.items():
+    gzip_gain = 0.7 * 1.5 if later else 0.7
+    for b, (median, gain) in {"gzip": (0.020, gzip_gain), SCRIPT_NAME: (0.050, 1.0)}.items():
         for inp in ("text", "random"):
             for v, factor in (("fast", 1.0), ("default", gain)):
-                cell = synthetic(f"{b}/{inp}/{v}", median * factor, 12, cv=0.02, seed=len(cells) + 10)
+                cell = synthetic(f"{b}[{inp}]@{v}", median * factor, 12, cv=0.02,
+                                 seed=len(cells) + (30 if later else 10))
                 cell.parameters = {"benchmark": b, "input": inp, "variant": v}
                 cells.append(cell)
-    bench = Benchmark(commands=cells, created_at="2026-11-24T10:00:00+00:00", kind="suite",
+    bench = Benchmark(commands=cells, created_at=f"2026-11-2{5 if later else 4}T10:00:00+00:00", kind="suite",
                       environment=capture_environment(),
                       settings={"suite_name": "compressors", "suite_path": "perflab.toml",
                                 "reference": "fast", "variants": ["fast", "default"], "metrics": ["wall"],
                                 "primary": "wall", "directions": {"wall": False}})
     bench.analysis = analyze_cells(bench, seed=1)
+    return bench
+
+
+def vector_search() -> Benchmark:
+    """A real `perflab anns run` (worker processes) on a small seeded synthetic set: an emulated engine,
+    a native one and one that is not installed (it must be listed, not dropped)."""
+    request = AnnsRequest(dataset="synthetic:1500:8", queries=30, processes=3, allow_few_processes=True,
+                          engines=["bruteforce", "hnswlib", "no_such_module:Engine"],
+                          settings=AnnsSettings(ef_sweep=[8, 64]))
+    bench = run_anns(request)
+    bench.environment = capture_environment()
     return bench
 
 
@@ -120,7 +136,8 @@ def build(path: Path) -> str:
     """Write the fixed store at ``path``; returns its URL."""
     url = f"sqlite:///{path}"
     with Store.open(url) as store:
-        for bench in (seeded_bench(), hostile_bench(), trial(), crypto(), suite()):
+        for bench in (seeded_bench(), hostile_bench(), trial(), crypto(), suite(), suite(later=True),
+                      vector_search()):
             store.save(bench)
         method(store, path.parent / "experiment")
     return url

@@ -28,18 +28,20 @@ Builder = Callable[[ReportData], Section | None]
 def builders() -> list[Builder]:
     """Every section in page order."""
     from perflab.report.html.sections import (
+        anns,
         benchmarks,
         comparisons,
         crypto,
         generic,
+        history,
         method,
         overview,
         suites,
         tuning,
     )
 
-    return [overview.build, method.build, suites.build, benchmarks.build, comparisons.build, tuning.build,
-            crypto.build, generic.build]
+    return [overview.build, method.build, suites.build, history.build, benchmarks.build, comparisons.build,
+            tuning.build, crypto.build, anns.build, generic.build]
 
 
 def build_sections(data: ReportData) -> list[Section]:

@@ -7,7 +7,7 @@ from perflab.report.html.model import ReportData
 from perflab.report.html.sections import Section
 from perflab.report.html.sections.common import flatten
 
-PRESENTED = {"crypto", "tune-try"}
+PRESENTED = {"crypto", "tune-try", "anns"}
 
 
 def build(data: ReportData) -> Section | None:

@@ -1,0 +1,110 @@
+"""Where a benchmark stepped: a test between adjacent windows of its stored results.
+
+The series is one cell (benchmark × input × variant) across stored results, oldest first. Each point's
+samples get a median with its distribution-free CI (order statistics). A *step* at point i is declared
+when the window of the ``window`` results before it and the window from it on differ:
+
+- the two-sided Mann–Whitney U test on the pooled samples of the two windows gives p, and the p-values
+  of every candidate position of the series are Holm-adjusted as one family (a long history does not buy
+  false steps), and
+- the adjusted p is below ``alpha`` and the ratio of the windows' medians lies outside ``1 ± noise``
+  (a statistically clear but tiny shift is not reported as a step).
+
+Of adjacent positions that pass (one shift seen through overlapping windows), the one with the smallest
+p is kept. With ``window = 1`` this is a comparison of each result with the previous one. No bootstrap:
+the test is cheap enough for a store of 10^5 samples.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from perflab.stats.bootstrap import median_ci
+from perflab.stats.compare import holm_adjust
+
+MIN_SAMPLES = 3
+ASYMPTOTIC_N = 20
+
+
+@dataclass
+class PointSummary:
+    n: int
+    median: float | None
+    ci: tuple[float | None, float | None]
+
+
+@dataclass
+class Step:
+    index: int  # the first point after the step
+    ratio: float  # median(after window) / median(before window)
+    p_value: float
+    p_adjusted: float
+
+
+def summarize_point(values: Sequence[float], confidence: float = 0.95) -> PointSummary:
+    if not values:
+        return PointSummary(0, None, (None, None))
+    lo, hi = median_ci(values, confidence)
+    ci = (float(lo), float(hi)) if math.isfinite(lo) else (None, None)
+    return PointSummary(len(values), float(np.median(values)), ci)
+
+
+def mann_whitney_p(a: Sequence[float], b: Sequence[float]) -> float:
+    """Two-sided Mann–Whitney U p-value. With at least ``ASYMPTOTIC_N`` samples on each side: the normal
+    approximation with tie correction and continuity correction (as scipy's ``method="asymptotic"``),
+    computed here in a few vectorized steps because scipy's per-call overhead dominates a long history;
+    smaller samples go to scipy (exact when there are no ties)."""
+    na, nb = len(a), len(b)
+    if na < ASYMPTOTIC_N or nb < ASYMPTOTIC_N:
+        from scipy.stats import mannwhitneyu
+
+        return float(mannwhitneyu(a, b, alternative="two-sided").pvalue)
+    from scipy.special import ndtr
+    from scipy.stats import rankdata
+
+    both = np.concatenate([np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)])
+    ranks = rankdata(both)
+    u = float(ranks[:na].sum()) - na * (na + 1) / 2.0
+    n = na + nb
+    _, counts = np.unique(both, return_counts=True)
+    tie = float((counts**3 - counts).sum()) / (n * (n - 1))
+    sigma = math.sqrt(na * nb / 12.0 * ((n + 1) - tie))
+    if sigma == 0:
+        return 1.0
+    z = (abs(u - na * nb / 2.0) - 0.5) / sigma
+    return float(min(1.0, 2.0 * ndtr(-max(z, 0.0))))
+
+
+def change_points(
+    series: Sequence[Sequence[float]], *, window: int = 1, alpha: float = 0.05, noise: float = 0.01
+) -> list[Step]:
+    """Steps in a series of sample sets (see the module docstring)."""
+    candidates: list[tuple[int, float, float]] = []
+    for i in range(1, len(series)):
+        before = [v for s in series[max(0, i - window) : i] for v in s]
+        after = [v for s in series[i : i + window] for v in s]
+        if len(before) < MIN_SAMPLES or len(after) < MIN_SAMPLES:
+            continue
+        med_b, med_a = float(np.median(before)), float(np.median(after))
+        if med_b <= 0:
+            continue
+        p = mann_whitney_p(before, after)
+        candidates.append((i, med_a / med_b, p if math.isfinite(p) else 1.0))
+    adjusted = holm_adjust([p for _, _, p in candidates])
+    passing = [
+        Step(i, ratio, p, q)
+        for (i, ratio, p), q in zip(candidates, adjusted, strict=True)
+        if q < alpha and abs(ratio - 1.0) > noise
+    ]
+    kept: list[Step] = []
+    for step in passing:  # overlapping windows see one shift at several positions: keep the clearest
+        if kept and step.index - kept[-1].index < window:
+            if step.p_value < kept[-1].p_value:
+                kept[-1] = step
+            continue
+        kept.append(step)
+    return kept

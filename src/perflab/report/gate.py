@@ -1,0 +1,86 @@
+"""Presentation of the CI gate (`perflab check`) and of a benchmark's history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from perflab.report.suite import fmt_metric
+
+
+def print_check(console: Any, result: Any) -> None:
+    from rich.table import Table
+
+    table = Table(
+        title=f"#{result.current_id} against #{result.baseline_id}: {result.metric}, threshold "
+        f"{result.threshold:.1%}, Holm across {len(result.comparisons)} cells (alpha "
+        f"{result.alpha:g})",
+        title_justify="left",
+    )
+    for column in (
+        "benchmark",
+        "input",
+        "variant",
+        "baseline",
+        "now",
+        "ratio [95% CI]",
+        "p (Holm)",
+        "verdict",
+    ):
+        table.add_column(column, overflow="fold")
+    for c in result.comparisons:
+        lo, hi = c["ratio_ci"]
+        ratio = (
+            "n/a"
+            if c["ratio"] is None
+            else f"{c['ratio']:.3f}"
+            + (f" [{lo:.3f}, {hi:.3f}]" if lo is not None and hi is not None else " (no CI)")
+        )
+        p = c.get("p_adjusted")
+        verdict = "REGRESSION" if c["regressed"] else c["verdict"]
+        table.add_row(
+            c["benchmark"],
+            c["input"],
+            c["variant"],
+            fmt_metric(c["baseline_median"], result.metric),
+            fmt_metric(c["median"], result.metric),
+            ratio,
+            "n/a" if p is None else f"{p:.2g}",
+            verdict,
+        )
+    console.print(table)
+    console.print(
+        "PASS: no significant regression beyond the threshold"
+        if result.passed
+        else f"FAIL: {len(result.regressions)} cell(s) regressed",
+        highlight=False,
+    )
+
+
+def print_history(console: Any, name: str, metric: str, cells: list[Any]) -> None:
+    from rich.table import Table
+
+    for cell in cells:
+        label = (
+            name
+            + (f" [{cell.input}]" if cell.input != "-" else "")
+            + (f" @{cell.variant}" if cell.variant else "")
+        )
+        steps = {s.index: s for s in cell.steps}
+        table = Table(title=f"{label}: {metric}, median [95 % CI]", title_justify="left")
+        for column in ("result", "date", "commit", "median [95% CI]", "n", "step"):
+            table.add_column(column, overflow="fold")
+        for i, (point, summary) in enumerate(zip(cell.points, cell.summaries, strict=True)):
+            lo, hi = summary.ci
+            median = fmt_metric(summary.median, metric)
+            ci = f" [{fmt_metric(lo, metric)}, {fmt_metric(hi, metric)}]" if lo is not None else " (no CI)"
+            commit = (point.commit or "")[:10] + ("+dirty" if point.dirty else "")
+            step = steps.get(i)
+            mark = f"step ×{step.ratio:.3f} (p_Holm={step.p_adjusted:.2g})" if step else ""
+            table.add_row(
+                f"#{point.benchmark_id}", point.created_at, commit or "-", median + ci, str(summary.n), mark
+            )
+        console.print(table)
+        console.print(
+            f"{len(cell.steps)} step(s): Mann–Whitney between adjacent windows, Holm-corrected",
+            highlight=False,
+        )

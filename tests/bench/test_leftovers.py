@@ -1,0 +1,97 @@
+"""What a benchmarked command leaves running is killed and counted; its output is read as a bounded tail."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from perflab.bench.build import ensure_launcher
+from perflab.bench.commands import Command, parse_metric
+from perflab.bench.executor import LauncherExecutor, RunSpec
+from perflab.bench.runner import OUTPUT_TAIL, BenchOptions, run_benchmark
+from perflab.bench.scheduler import RunCount
+
+
+def _alive(marker: str) -> list[int]:
+    """Pids whose command line holds ``marker`` (a unique sleep duration)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+                state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                continue
+            if marker.encode() in cmdline and state != "Z":
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.fixture
+def launcher() -> Iterator[LauncherExecutor]:
+    build = ensure_launcher()
+    assert build.path is not None, build.reason
+    executor = LauncherExecutor(str(build.path), spawn=build.describe())
+    yield executor
+    executor.close()
+
+
+def test_background_child_and_setsid_daemon_are_killed_and_counted(launcher: LauncherExecutor) -> None:
+    """Before the fix both stayed alive after every run."""
+    marker = f"6{os.getpid()}.25"
+    run = launcher.run(RunSpec(["sh", "-c", f"sleep {marker} & setsid sleep {marker} & exit 0"]))
+    assert run.ok and run.left_running == 2
+    assert _alive(marker) == []
+
+
+def test_a_setsid_grandchild_dies_with_a_timed_out_run(launcher: LauncherExecutor) -> None:
+    marker = f"7{os.getpid()}.5"
+    argv = ["sh", "-c", f"setsid sh -c 'sleep {marker}' & sleep {marker}"]
+    run = launcher.run(RunSpec(argv, timeout_s=0.5))
+    assert run.timed_out and run.left_running >= 1
+    assert _alive(marker) == []
+
+
+def test_keep_children_leaves_them_running(launcher: LauncherExecutor) -> None:
+    marker = f"8{os.getpid()}.75"
+    run = launcher.run(RunSpec(["sh", "-c", f"sleep {marker} & exit 0"], keep_children=True))
+    try:
+        assert run.ok and run.left_running == 0
+        assert len(_alive(marker)) == 1
+    finally:
+        for pid in _alive(marker):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_a_clean_command_leaves_nothing(launcher: LauncherExecutor) -> None:
+    assert launcher.run(RunSpec(["true"])).left_running == 0
+
+
+def test_benchmark_warns_about_leftovers() -> None:
+    from perflab.analysis.warnings import command_warnings
+    from perflab.stats.summary import summarize
+
+    marker = f"9{os.getpid()}.5"
+    bench = run_benchmark([Command.from_argv(["sh", "-c", f"sleep {marker} & exit 0"], name="bg")],
+                          BenchOptions(RunCount(runs=3), warmup=0, capture_environment=False))
+    command = bench.commands[0]
+    assert [r.left_running for r in command.runs] == [1, 1, 1]
+    warnings = command_warnings(command, summarize(command.wall_times_s()))
+    assert any(w.startswith("left 3 processes running") for w in warnings)
+    assert _alive(marker) == []
+
+
+def test_metrics_are_matched_in_a_bounded_tail_of_a_huge_output() -> None:
+    """A command printing 8 x OUTPUT_TAIL bytes: perflab reads only the tail and says so."""
+    size = 8 * OUTPUT_TAIL
+    script = f"head -c {size} /dev/zero | tr '\\\\0' x; echo; echo 'ops=42'"
+    bench = run_benchmark([Command.from_argv(["sh", "-c", script], name="loud")],
+                          BenchOptions(RunCount(runs=2), warmup=0, capture_environment=False,
+                                       metrics=[parse_metric("ops=ops=([0-9]+)")]))
+    command = bench.commands[0]
+    assert [r.metrics["ops"] for r in command.runs] == [42.0, 42.0]
+    assert any("last 1024 KiB only" in note for note in command.notes)
