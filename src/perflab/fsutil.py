@@ -87,6 +87,13 @@ def check_file_stat(path: str | Path, st: os.stat_result) -> None:
         )
 
 
+def state_dir() -> Path:
+    """perflab's private state directory: ``$PERFLAB_STATE_DIR`` or ``~/.local/state/perflab``, created
+    0700 when missing, refused when another user owns it or can write it (see ``ensure_private_dir``)."""
+    raw = os.environ.get("PERFLAB_STATE_DIR")
+    return ensure_private_dir(Path(raw) if raw else Path.home() / ".local" / "state" / "perflab")
+
+
 def ensure_private_dir(path: str | Path) -> Path:
     """Create ``path`` (and missing parents) as 0700 whatever the umask, then check it is ours.
 

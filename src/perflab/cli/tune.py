@@ -111,12 +111,12 @@ def try_(
 
     try:
         result = run_trial(argv, candidates, options, events=Progress(),
-                           tuning=None if tuning.is_empty() else tuning)
+                           tuning=None if tuning.is_empty() else tuning, store=store)
     except RunFailed as error:  # before anything was measured (a --setup-like hook)
         raise PerflabError(error.message + tune_failure_hints(error.remedies),
                            exit_code=error.exit_code) from None
     bench = result.benchmark
-    bench_id = store.save(bench)
+    bench_id = result.bench_id
     from rich.console import Console
 
     if as_json:

@@ -27,6 +27,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from perflab import fsutil
+from perflab.errors import PerflabError
+
 _FORMAT = 1
 _STACK_BYTES = 512 * 1024 * 1024
 
@@ -98,12 +101,20 @@ def _fingerprint(srctree: Path, files: list[str]) -> list[tuple[str, int, int]]:
 
 def load_cached(cache_dir: Path, key: str) -> object | None:
     """The cached Kconfig for ``key`` if every file it was parsed from is unchanged, else None."""
-    path = cache_dir / f"{key}.pickle"
-    try:
-        if path.stat().st_uid != os.getuid() or path.stat().st_mode & 0o077:
-            return None  # only our own private pickles
-        data = path.read_bytes()
-    except OSError:
+    try:  # only our own private pickles, in a checked directory, never through a symlink
+        dir_fd = fsutil.open_dir(cache_dir)
+        try:
+            fd = fsutil.open_private(dir_fd, f"{key}.pickle", os.O_RDONLY)
+        finally:
+            os.close(dir_fd)
+        try:
+            if os.fstat(fd).st_uid != os.geteuid() or os.fstat(fd).st_mode & 0o077:
+                return None
+            with os.fdopen(os.dup(fd), "rb") as handle:
+                data = handle.read()
+        finally:
+            os.close(fd)
+    except (OSError, PerflabError):
         return None
     try:
         payload = _loads(data)

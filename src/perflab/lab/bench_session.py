@@ -1,8 +1,9 @@
 """The benchmark use case as a library session: options in, a stored, analysed result out.
 
-``perflab bench`` converts its arguments into a ``BenchRequest`` and calls this; so do ``perflab suite``
-(per cell) and anything else that measures commands. Every output goes through a ``Reporter``
-(``perflab.report.reporters``: terminal, JSON, hyperfine JSON, Markdown, CSV)::
+``perflab bench`` converts its arguments into a ``BenchRequest`` and calls this. (``perflab suite`` and
+``tune try`` drive the same engine, ``bench.runner.MeasurementSession``, block by block themselves, because
+they switch variants between runs, and use the same ``analysis`` package and run rule.) Every output goes
+through a ``Reporter`` (``perflab.report.reporters``: terminal, JSON, hyperfine JSON, Markdown, CSV)::
 
     from perflab.lab.bench_session import BenchRequest, BenchSession
     session = BenchSession(BenchRequest(commands, options), store)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 RECALLS = ("0.90", "0.95", "0.99")
@@ -41,11 +42,12 @@ def build_table(anns: dict[str, Any]) -> Table:
         t.add_column(col)
     for name, e in anns["engines"].items():
         if not e.get("installed"):
-            t.add_row(name, "not installed", *["—"] * 5, "0")
+            t.add_row(escape(name), "not installed", *["—"] * 5, "0")
             continue
         f = e.get("figures", {})
         single = fig(f["insert_single_per_s"]) if f.get("insert_single_per_s") else "n/a (static index)"
-        t.add_row(name, e.get("run_mode") or "?", fig(f.get("build_s")), fig(f.get("insert_batch_per_s")),
+        t.add_row(escape(name), escape(e.get("run_mode") or "?"), fig(f.get("build_s")),
+                  fig(f.get("insert_batch_per_s")),
                   single, fig(f.get("index_peak_rss_bytes"), 1 << 20), fig(f.get("disk_bytes"), 1 << 20),
                   _processes(e))
     return t
@@ -67,15 +69,16 @@ def recall_table(anns: dict[str, Any]) -> Table:
             t.add_column(f"≥{r} {n}t")
     for name, e in anns["engines"].items():
         if e.get("qps_at_recall"):
-            t.add_row(name, e.get("run_mode") or "?",
+            t.add_row(escape(name), escape(e.get("run_mode") or "?"),
                       *[_at_recall(e["qps_at_recall"].get(f"qps_at_recall_{r}_{n}t"))
                         for n in anns["threads"] for r in RECALLS])
     return t
 
 
 def curve_table(name: str, e: dict[str, Any], threads: list[int]) -> Table:
-    t = Table(title=f"{name} [{e.get('run_mode')}, {e.get('version')}]: recall–QPS over "
-                    f"{e.get('search_param') or 'its only setting'}; * = Pareto frontier ({threads[-1]}t)")
+    t = Table(title=escape(f"{name} [{e.get('run_mode')}, {e.get('version')}]: recall–QPS over "
+                           f"{e.get('search_param') or 'its only setting'}; * = Pareto frontier "
+                           f"({threads[-1]}t)"))
     for col in (e.get("search_param") or "setting", "recall", *[f"QPS {n}t" for n in threads],
                 "p50 ms", "p95 ms", "p99 ms"):
         t.add_column(col)
@@ -89,7 +92,8 @@ def curve_table(name: str, e: dict[str, Any], threads: list[int]) -> Table:
 
 def print_anns(console: Console, anns: dict[str, Any], curves: bool = True) -> None:
     s, d = anns["engine_settings"], anns["dataset"]
-    console.print(f"[bold]{d['name']}[/] ({d['source']}, {d['metric']}, {d['n']} × {d['dim']}, "
+    console.print(f"[bold]{escape(d['name'])}[/] ({escape(d['source'])}, {d['metric']}, "
+                  f"{d['n']} × {d['dim']}, "
                   f"{d['queries']} queries, k={anns['k']}); {anns['processes']} processes per engine, "
                   f"interleaved in random order; query threads {anns['threads']} pinned to CPUs "
                   f"{anns['cpus']}; build threads {s['build_threads']}")
@@ -104,7 +108,7 @@ def print_anns(console: Console, anns: dict[str, Any], curves: bool = True) -> N
                 console.print(curve_table(name, e, anns["threads"]))
     for name, e in anns["engines"].items():
         for note in e.get("notes", []):
-            console.print(f"[yellow]{name}: {note}[/]")
+            console.print(f"[yellow]{escape(name)}: {escape(note)}[/]")
 
 
 def _inv(x: float) -> float:

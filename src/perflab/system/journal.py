@@ -65,9 +65,7 @@ def state_dir() -> Path:
 
     Created 0700 when missing; an existing one must be ours (or root's) and not group/world-writable,
     and is never chmod-ed."""
-    raw = os.environ.get("PERFLAB_STATE_DIR")
-    path = Path(raw) if raw else Path.home() / ".local" / "state" / "perflab"
-    return fsutil.ensure_private_dir(path)
+    return fsutil.state_dir()
 
 
 def journal_path() -> Path:

@@ -34,17 +34,18 @@ class Settings:
     hnsw_m: int = 16
     hnsw_ef_construction: int = 200
     ef_sweep: list[int] = field(default_factory=lambda: [10, 16, 32, 64, 128, 256])
-    ivf_nlist: int | None = None  # None: 4·√n rounded to a power of two
+    ivf_nlist: int | None = None  # None: 2·√n rounded to a power of two (1024 for GloVe 400k)
+    ivf_train_per_list: int = 128  # k-means trains on at most this many vectors per list (faiss: 256)
     nprobe_sweep: list[int] = field(default_factory=lambda: [1, 2, 4, 8, 16, 32, 64])
     annoy_trees: int = 50
-    search_k_sweep: list[int] = field(default_factory=lambda: [1000, 3000, 10000, 30000, 100000])
+    search_k_sweep: list[int] = field(default_factory=lambda: [1000, 3000, 10000, 30000])
     build_threads: int = 0  # 0: as many as the CPUs the run is pinned to
     seed: int = 0
 
     def nlist_for(self, n: int) -> int:
         if self.ivf_nlist:
             return self.ivf_nlist
-        return max(1, min(n // 39, 2 ** round(math.log2(4 * math.sqrt(n)))))
+        return max(1, min(n // 39, 2 ** round(math.log2(2 * math.sqrt(n)))))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

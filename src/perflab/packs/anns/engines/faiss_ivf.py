@@ -25,7 +25,8 @@ class FaissIvf(Engine):
         return list(self.settings.nprobe_sweep)
 
     def parameters(self) -> dict[str, Any]:
-        return {"nlist": getattr(self, "nlist", "4·√n")}
+        return {"nlist": getattr(self, "nlist", "2·√n"),
+                "k-means sample per list": self.settings.ivf_train_per_list}
 
     def build(self, vectors: np.ndarray, capacity: int) -> None:
         faiss = faiss_module()
@@ -35,6 +36,7 @@ class FaissIvf(Engine):
         quantizer = faiss.IndexFlat(self.dim, metric)
         self.index = faiss.IndexIVFFlat(quantizer, self.dim, self.nlist, metric)
         self.index.cp.seed = self.settings.seed
+        self.index.cp.max_points_per_centroid = self.settings.ivf_train_per_list
         self.index.train(vectors)
         self.index.add(vectors)
         self.quantizer = quantizer  # the IVF index borrows it
