@@ -91,6 +91,11 @@ def select(store: Store, ids: Sequence[str] = (), suite: str | None = None,
 
 
 def _emulated(benchmark: Benchmark) -> str | None:
+    """Why the timings are emulated (a VM under TCG labels itself), or None."""
+    label = benchmark.settings.get("label") or benchmark.analysis.get("label")
+    if isinstance(label, str) and "emulat" in label.lower():
+        reason = benchmark.settings.get("accel_reason")
+        return f"{label}: {reason}" if reason else label
     for source in (benchmark.analysis, benchmark.settings):
         value = source.get("emulated")
         if value:
