@@ -84,8 +84,30 @@ def test_compare_benchmarks_errors_and_metric() -> None:
     with pytest.raises(PerflabError, match="metric 'nope' was not recorded"):
         compare_benchmarks(a, b, metric="nope")
     c = bench(synthetic("X", 0.01, 5), synthetic("Y", 0.01, 5))
-    with pytest.raises(PerflabError, match="no command of B matches"):
+    with pytest.raises(PerflabError, match="match no command of A by name or command line"):
         compare_benchmarks(c, bench(synthetic("Z", 0.01, 5)))
+
+
+def test_compare_refuses_two_different_commands_unless_forced_and_labels_it() -> None:
+    """Observed: ``perflab compare A B`` of two different commands said "1.58× faster"."""
+    a = bench(synthetic("gzip", 0.01, 20, seed=1))
+    b = bench(synthetic("zstd", 0.0063, 20, seed=2))
+    with pytest.raises(PerflabError, match="B's 'zstd' match no command of A .*--force"):
+        compare_benchmarks(a, b)
+    forced = compare_benchmarks(a, b, force=True)["comparisons"][0]
+    assert forced["forced"] and forced["against"] == "forced: a different command"
+    assert forced["baseline"] == "gzip (A)" and forced["candidate"] == "zstd (B)"
+    same = compare_benchmarks(a, bench(synthetic("gzip", 0.011, 20, seed=3)))["comparisons"][0]
+    assert not same["forced"] and same["against"] is None
+
+
+def test_compare_prints_the_same_figures_every_time_on_the_same_data() -> None:
+    """Observed: bootstrap CIs changed from one ``compare`` call to the next on the same stored data."""
+    a, b = bench(synthetic("A", 0.01, 20, seed=1)), bench(synthetic("A", 0.012, 20, seed=2))
+    first, again = compare_benchmarks(a, b), compare_benchmarks(a, b)
+    assert first["comparisons"][0]["ratio_ci"] == again["comparisons"][0]["ratio_ci"]
+    other = compare_benchmarks(a, b, seed=5)["comparisons"][0]["ratio_ci"]
+    assert other != first["comparisons"][0]["ratio_ci"]
 
 
 def test_noise_warnings_each_condition() -> None:
@@ -96,7 +118,7 @@ def test_noise_warnings_each_condition() -> None:
            "vm": {"detected": True, "kind": "kvm"}}
     text = " | ".join(noise_warnings(noisy, summary, env))
     for expected in ("CV", "outliers", "1.50 per core", "powersave", "turbo", "virtual machine (kvm)",
-                     "first run"):
+                     "first measured run"):
         assert expected in text, expected
     empty = synthetic("E", 0.01, 0)
     assert noise_warnings(empty, summarize([]), {}) == ["no completed run: nothing to summarise or compare"]
@@ -108,3 +130,43 @@ def test_noise_warnings_each_condition() -> None:
 
 def test_this_vm_warns() -> None:
     assert any("virtual machine" in w for w in environment_warnings(capture_environment()))
+
+
+def test_failed_runs_are_left_out_of_the_statistics_and_reported_apart() -> None:
+    """Observed: with --ignore-failure, ``bash -c '[ $((RANDOM % 8)) -ne 0 ]'``'s median mixed failing
+    and passing runs. Seeded synthetic runs: the failures are 10× faster, so mixing them would show."""
+    from perflab.analysis.benchmark import analyze
+    from perflab.store.model import Benchmark
+    from tests.report.helpers import synthetic
+
+    c = synthetic("A", 0.01, 24, seed=3)
+    for run in c.runs[::4]:  # 6 failures, exit 1, much faster
+        run.exit_code, run.wall_ns = 1, run.wall_ns // 10
+    cmd = analyze(Benchmark(commands=[c], created_at="t"))["commands"][0]
+    assert cmd["wall"]["n"] == 18 and cmd["wall"]["min"] > 0.009
+    assert cmd["failed_runs"] == 6 and cmd["failed_exit_codes"] == {"1": 6}
+    assert cmd["statistics_of"] == "successful runs" and cmd["excluded_runs"] == 6
+    assert any("6 run(s) failed (exit codes 1×6) and are left out" in w for w in cmd["warnings"])
+    every = synthetic("B", 0.01, 10, seed=4)
+    for run in every.runs:
+        run.exit_code = 1  # a command whose normal exit is 1 (grep finding nothing)
+    only = analyze(Benchmark(commands=[every], created_at="t"))["commands"][0]
+    assert only["wall"]["n"] == 10 and only["statistics_of"] == "failed runs (none succeeded)"
+    assert any("no run succeeded (exit codes 1×10)" in w for w in only["warnings"])
+
+
+def test_warning_wording_is_consistent() -> None:
+    """Observed: "CV 10.0 % > 10 %"; outlier counts that do not add up; "consider more --warmup" when a
+    warm-up ran (the advice assumed none had)."""
+    from perflab.analysis.warnings import above, command_warnings
+
+    assert above(10.04, 10) == "10.04 % > 10 %" and above(12.3, 10) == "12.3 % > 10 %"
+    c = synthetic("A", 0.01, 20, seed=1)
+    c.runs[0].wall_ns *= 3  # a slow first run
+    c.warmup_runs = 2
+    summary = summarize(c.wall_times_s(), seed=1)
+    text = " | ".join(command_warnings(c, summary))
+    assert "even after 2 warm-up run(s)" in text and "no warm-up ran" not in text
+    assert "outliers by at least one rule (the rules overlap" in text
+    c.warmup_runs = 0
+    assert "no warm-up ran" in " | ".join(command_warnings(c, summary))

@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import typer
 from typer.testing import CliRunner
 
@@ -67,7 +68,7 @@ def test_import_list_show_compare_hyperfine_file() -> None:
     assert rows[0]["id"] == 1 and rows[0]["runs"] == 10 and rows[0]["baselines"] == ["hf"]
     show = perflab_cli("show", "hf")
     assert show.returncode == 0, show.stderr
-    assert "Raw samples" in show.stdout and "(mean only)" in show.stdout
+    assert "Raw samples" in show.stdout and "(mean only: no per-run values, no CI)" in show.stdout
     assert "→ " in show.stdout  # the verdict line between the two commands
     shown = json.loads(perflab_cli("show", "1", "--json").stdout)
     assert shown["analysis"]["commands"][0]["wall"]["n"] == 5
@@ -82,7 +83,7 @@ def test_compare_verdict_metric_alpha_noise() -> None:
     b = stored(synthetic("A", 0.013, 20, seed=2, metric=100.0))
     out = perflab_cli("compare", str(a), str(b))
     assert out.returncode == 0, out.stderr
-    assert "A [B #2] is 1.3" in out.stdout and "× slower than A [A #1] (B/A 1." in out.stdout
+    assert "A (B) is 1.3" in out.stdout and "× slower than A (A) (B/A 1." in out.stdout
     assert "→ slower" in out.stdout and "(Holm)" in out.stdout  # wall and ops: a family of two
     only = json.loads(perflab_cli("compare", str(a), str(b), "--metric", "ops", "--json").stdout)
     assert [c["metric"] for c in only["comparisons"]] == ["ops"]
@@ -132,3 +133,54 @@ def test_show_reports_uncertainty_and_environment() -> None:
     assert out.returncode == 0, out.stderr
     assert "Median [95% CI]" in out.stdout and " ± " in out.stdout
     assert "VM: yes" in out.stdout and "container: no" in out.stdout
+
+
+def test_compare_of_different_commands_needs_force() -> None:
+    a = stored(synthetic("gzip", 0.010, 20, seed=1))
+    b = stored(synthetic("zstd", 0.006, 20, seed=2))
+    refused = perflab_cli("compare", str(a), str(b))
+    assert refused.returncode == 1 and "--force" in refused.stderr and "\n" not in refused.stderr
+    forced = perflab_cli("compare", str(a), str(b), "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert "zstd (B) is 1." in forced.stdout and "gzip (A) (forced: a different command)" in forced.stdout
+    twice = [perflab_cli("compare", str(a), str(b), "--force", "--json").stdout for _ in range(2)]
+    assert twice[0] == twice[1]  # the same stored data prints the same figures
+
+
+def test_import_json_duplicate_warning_pyperf_and_export(tmp_path: Path) -> None:
+    runner = CliRunner()
+    first = runner.invoke(APP, ["import", str(HF), "--json"])
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.stdout) == {
+        "id": 1, "file": str(HF), "format": "hyperfine", "commands": ["sleep 0.001", "sleep 0.002"],
+        "runs": 10, "store": json.loads(first.stdout)["store"], "baseline": None, "imported_before_as": []}
+    again = runner.invoke(APP, ["import", str(HF)])
+    assert again.exit_code == 0 and "was imported before as #1 (same content); imported again as #2" in \
+        again.stderr
+    suite = Path(__file__).parents[1] / "store" / "data" / "pyperf-2.11-suite.json"
+    pyperf = runner.invoke(APP, ["import", str(suite)])
+    assert pyperf.exit_code == 0 and "(pyperf): 2 command(s), 40 runs → #3" in pyperf.stdout
+    # re-export stored results: hyperfine's schema from an id, to a file and to stdout
+    out = tmp_path / "again.json"
+    exported = runner.invoke(APP, ["export", "1", "--format", "hyperfine", "-o", str(out)])
+    assert exported.exit_code == 0 and f"written to {out}" in exported.stderr
+    original = json.loads(HF.read_text())["results"]
+    again_times = [r["times"] for r in json.loads(out.read_text())["results"]]
+    original_times = [r["times"] for r in original]
+    assert len(again_times) == 2 and all(  # stored in whole ns: equal to the ns
+        a == pytest.approx(b, abs=1e-9) for a, b in zip(again_times, original_times, strict=True))
+    md = runner.invoke(APP, ["export", "3", "--format", "markdown"])
+    assert md.exit_code == 0 and md.stdout.startswith("| Command") and "`sum list`" in md.stdout
+    own = json.loads(runner.invoke(APP, ["export", "1"]).stdout)
+    assert own["id"] == 1 and own["analysis"]["commands"][0]["wall"]["n"] == 5
+    bad = runner.invoke(APP, ["export", "1", "--format", "xml"])
+    assert bad.exit_code != 0 and "--format xml: choose from json, hyperfine" in str(bad.exception)
+
+
+def test_results_list_keeps_timestamps_whole_at_80_columns() -> None:
+    """Observed in a pipe: timestamps split over two lines."""
+    stored(synthetic("a command with a long name --and --many --flags", 0.01, 5, seed=1),
+           synthetic("another command with a long name", 0.01, 5, seed=2),
+           created="2026-11-23T00:00:00+00:00")
+    out = CliRunner().invoke(APP, ["results"], env={"COLUMNS": "80"}).stdout
+    assert "2026-11-23T00:00:00+00:00" in out and max(len(line) for line in out.splitlines()) <= 80

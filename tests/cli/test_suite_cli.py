@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pytest
 
-import perflab
 from perflab.store.db import Store
 
-ROOT = Path(perflab.__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[2]  # the checkout (perflab itself may be installed elsewhere)
 EXAMPLE = ROOT / "examples" / "compress"
 
 
@@ -30,7 +29,6 @@ def perflab_cli(*args: str, cwd: Path) -> subprocess.Popen[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not (EXAMPLE / "perflab.toml").is_file(), reason="examples/ not in this checkout")
 def test_example_suite_runs_from_its_directory(tmp_path: Path) -> None:
     markdown = tmp_path / "result.md"
     proc = perflab_cli(

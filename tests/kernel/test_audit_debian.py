@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from perflab.kernel.audit import ABSENT, BUILTIN, MODULE, NOT_SET, audit, gather_sources
+from perflab.kernel.audit import ABSENT, BUILTIN, MODULE, NOT_SET, NOT_YET, audit, gather_sources
 from perflab.kernel.hotpath import load_groups
 
 from .test_audit_machine import run_cli
@@ -42,7 +42,10 @@ def test_debian_612_states() -> None:
     keyring = st["NVME_KEYRING"]
     assert (keyring.state, keyring.detail) == (MODULE, "in modules.order (nvme_keyring)")
     assert st["CRYPTO_POLYVAL_CLMUL_NI"].state == NOT_SET
-    assert st["CRYPTO_LIB_SHA256_ARCH"].state == ABSENT
+    sha_lib = st["CRYPTO_LIB_SHA256_ARCH"]  # 6.17's successor of CRYPTO_SHA256_SSSE3, not in 6.12 yet
+    assert (sha_lib.state, sha_lib.value) == (NOT_YET, None)
+    assert sha_lib.detail == ("newer symbol: replaced CONFIG_CRYPTO_SHA256_SSSE3 around 6.17 "
+                              "(CONFIG_CRYPTO_SHA256_SSSE3=m here)")
     assert st["KVM_AMD"].state == MODULE and st["DEFAULT_TCP_CONG"].value == "cubic"
     report = st["__report__"]
     assert report.modules_enabled and not report.running
@@ -54,6 +57,7 @@ def test_debian_612_states() -> None:
 def test_debian_61_symbol_absent_in_that_version() -> None:
     st = _states(CONFIG_61, D61)
     assert st["NVME_KEYRING"].state == ABSENT and st["NVME_KEYRING"].value is None
+    assert st["NVME_KEYRING"].detail == "not in this config; new in 6.7"
     assert st["NVME_AUTH"].state == NOT_SET
     assert st["CRYPTO_SHA256_SSSE3"].state == MODULE
     assert st["CRYPTO_SHA256_SSSE3"].detail == "in modules.order (sha256_ssse3)"
@@ -141,3 +145,11 @@ def test_gzipped_config_and_boot_fallback(tmp_path: Path) -> None:
     truncated.write_bytes(packed.read_bytes()[:100])
     with pytest.raises(PerflabError, match=f"^{re.escape(str(truncated))}: cannot read"):
         _states(truncated, None)
+
+
+def test_release_comes_from_the_config_header() -> None:
+    """Observed: `release` was null in `kernel audit --json` for another machine's files."""
+    assert _states(CONFIG_612, D612)["__report__"].release == "6.12.117"
+    assert _states(CONFIG_61, None)["__report__"].release == "6.1.192"
+    proc = run_cli("kernel", "audit", "--config", str(CONFIG_612), "--json")
+    assert proc.returncode == 0 and json.loads(proc.stdout)["release"] == "6.12.117"

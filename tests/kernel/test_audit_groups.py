@@ -97,7 +97,7 @@ def test_cli_reports_bad_groups_file(tmp_path: Path) -> None:
     result = run_cli("kernel", "audit", "--config", str(CONFIG_612), "--groups", str(bad))
     assert result.returncode == 1
     assert result.stderr.strip() == (f"perflab: error: {bad}:5: unknown key 'nmae' in [[symbol]] #1 "
-                                     "(known: modules, name, what)")
+                                     "(known: modules, moved_in, moved_to, name, since, what)")
     assert result.stdout == ""
 
 
@@ -119,3 +119,65 @@ def test_lib_driver_kind_follows_its_config_symbol() -> None:
     assert classify_driver("sha256-ni", spec, arch_off)[0] == "accelerated"
     assert classify_driver("sha256-generic", spec, arch_on)[0] == "generic"
     assert classify_driver("sha256-mystery", spec, arch_on)[0] == "unclassified"
+
+
+def _seven_x_config(tmp_path: Path) -> Path:
+    """Debian's 6.12 config turned into what a 7.x x86_64 config holds for the crypto hot path: the
+    SHA*_SSSE3, CRC32C_INTEL, GHASH and POLYVAL glue gone, lib/crypto and lib/crc arch symbols =y."""
+    from perflab.kernel.config import KernelConfig
+
+    config = KernelConfig.load(CONFIG_612)
+    for gone in ("CRYPTO_GHASH_CLMUL_NI_INTEL", "CRYPTO_POLYVAL_CLMUL_NI", "CRYPTO_SHA1_SSSE3",
+                 "CRYPTO_SHA256_SSSE3", "CRYPTO_SHA512_SSSE3", "CRYPTO_CRC32C_INTEL"):
+        config.remove(gone)
+    for new in ("CRYPTO_LIB_GF128HASH_ARCH", "CRYPTO_LIB_SHA1_ARCH", "CRYPTO_LIB_SHA256_ARCH",
+                "CRYPTO_LIB_SHA512_ARCH", "CRC32_ARCH"):
+        config.set(new, "y")
+    path = tmp_path / "config-7.0.0"
+    path.write_text(config.dumps().replace("# Linux/x86 6.12.117 Kernel Configuration",
+                                           "# Linux/x86 7.0.0 Kernel Configuration"))
+    return path
+
+
+def test_newer_kernel_symbols_are_moved_not_absent(tmp_path: Path) -> None:
+    """Observed on 7.x: GHASH/POLYVAL called "absent", and with --cpuinfo a CPU feature "without a driver"
+    that lib/crypto (CRYPTO_LIB_GF128HASH_ARCH) serves."""
+    from perflab.kernel.audit import MOVED
+
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse4_2 pclmulqdq aes avx2 sha_ni\n")
+    report = audit(load_groups(cwd=Path("/nonexistent")),
+                   gather_sources(_seven_x_config(tmp_path), cpuinfo=cpuinfo))
+    assert report.release == "7.0.0"
+    st = {s.symbol: s for s in report.symbols}
+    for old, new in (("CRYPTO_GHASH_CLMUL_NI_INTEL", "CRYPTO_LIB_GF128HASH_ARCH"),
+                     ("CRYPTO_POLYVAL_CLMUL_NI", "CRYPTO_LIB_GF128HASH_ARCH"),  # via LIB_POLYVAL_ARCH (6.19)
+                     ("CRYPTO_LIB_POLYVAL_ARCH", "CRYPTO_LIB_GF128HASH_ARCH"),
+                     ("CRYPTO_SHA256_SSSE3", "CRYPTO_LIB_SHA256_ARCH"),
+                     ("CRYPTO_CRC32C_INTEL", "CRC32_ARCH")):
+        assert st[old].state == MOVED, old
+        assert st[old].detail.startswith(f"moved to CONFIG_{new} around "), st[old].detail
+        assert st[old].detail.endswith(f"(CONFIG_{new}=y here)")
+    flags_without_driver = {f.flag for f in report.findings if f.kind in ("cpu-feature-unused", "no-symbol")}
+    assert not flags_without_driver & {"pclmulqdq", "sha_ni", "avx2", "sse4_2"}, report.findings
+    # the same CPU on Debian 6.12 with the GHASH glue off is a real finding
+    config = CONFIG_612.read_text().replace("CONFIG_CRYPTO_GHASH_CLMUL_NI_INTEL=m",
+                                            "# CONFIG_CRYPTO_GHASH_CLMUL_NI_INTEL is not set")
+    off = tmp_path / "config-6.12-no-ghash"
+    off.write_text(config)
+    report = audit(load_groups(cwd=Path("/nonexistent")), gather_sources(off, cpuinfo=cpuinfo))
+    assert any(f.flag == "pclmulqdq" and "GHASH_CLMUL_NI_INTEL is not set" in f.message
+               for f in report.findings)
+
+
+def test_lib_driver_follows_the_renamed_symbol() -> None:
+    """polyval-lib's speed hangs on CRYPTO_LIB_POLYVAL_ARCH (6.19), renamed CRYPTO_LIB_GF128HASH_ARCH."""
+    from perflab.kernel.audit import classify_driver
+    from perflab.kernel.config import KernelConfig
+    from perflab.kernel.hotpath import Lineage
+
+    groups = load_groups(cwd=Path("/nonexistent"))
+    spec = next(a for g in groups for a in g.algorithms if a.name == "polyval")
+    renamed = KernelConfig.loads("CONFIG_CRYPTO_LIB_GF128HASH_ARCH=y\n")
+    kind, reason = classify_driver("polyval-lib", spec, renamed, Lineage.of(groups))
+    assert kind == "accelerated" and "CONFIG_CRYPTO_LIB_GF128HASH_ARCH=y" in reason

@@ -43,7 +43,9 @@ def test_fragments_later_wins_and_every_redefinition_is_reported(tmp_path: Path)
     assert not any(r.symbol == "KVM" and r.source.startswith(str(second)) for r in result.redefinitions)
     # NEW_THING did not exist before: a new symbol, not a redefinition
     assert not any(r.symbol == "NEW_THING" for r in result.redefinitions)
-    assert all(row.status == "unresolved" for row in result.rows)
+    base = KernelConfig.load(DEBIAN_612)
+    assert all(row.status == ("unresolved" if row.symbol in base else "not in BASE") for row in result.rows)
+    assert {r.symbol for r in result.rows if r.status == "not in BASE"} >= {"NEW_THING"}
     assert result.text.startswith(UNRESOLVED_HEADER)
     merged = KernelConfig.loads(result.text)
     assert merged.get("ZRAM") == "m" and merged.get("CRYPTO_AES_NI_INTEL") == "y"
@@ -165,3 +167,66 @@ def test_cli_merge_reads_gzipped_base(tmp_path: Path) -> None:
     proc = _perflab("kernel", "merge", str(packed), str(HOT), "-o", str(out))
     assert proc.returncode == 0, proc.stderr
     assert KernelConfig.load(out).get("KVM") == "y" and KernelConfig.load(out).get("BTRFS_FS") == "m"
+
+
+def _tiny_tree(root: Path) -> Path:
+    (root / "scripts" / "kconfig").mkdir(parents=True)
+    (root / "Kconfig").write_text('config ZRAM\n\ttristate "zram"\n')
+    (root / "Makefile").write_text("VERSION = 6\nPATCHLEVEL = 12\nSUBLEVEL = 117\nEXTRAVERSION =\n")
+    return root
+
+
+def test_a_tree_another_user_owns_or_can_write_is_refused(tmp_path: Path) -> None:
+    """A kernel tree is code (Kconfig's $(shell,...), make): resolving one runs it as this user."""
+    tree = _tiny_tree(tmp_path / "tree")
+    out = tmp_path / "out.config"
+    os.chmod(tree / "Makefile", 0o666)
+    proc = _perflab("kernel", "merge", str(DEBIAN_612), str(HOT), "-o", str(out), "--srctree", str(tree))
+    assert proc.returncode == 1 and not out.exists()
+    assert proc.stderr.startswith(f"perflab: error: {tree.resolve()}/Makefile: writable by group or others "
+                                  "(mode 0666): a kernel tree is code")
+    assert "--trust-tree" in proc.stderr and proc.stderr.count("\n") == 1
+    os.chmod(tree / "Makefile", 0o644)
+    os.chown(tree / "Kconfig", 65534, 65534)  # the tests run as root (CI does): nobody's file
+    with pytest.raises(PerflabError, match=r"Kconfig: owned by uid 65534, not by you or root: a kernel tree "
+                                           r"is code .* pass --trust-tree"):
+        merge(DEBIAN_612, [HOT], srctree=tree)
+    from perflab.kernel.resolve import check_tree_owner
+
+    os.chown(tree / "Kconfig", os.getuid(), os.getgid())
+    check_tree_owner(tree)  # own files, not writable by others: trusted
+
+
+def test_help_says_a_tree_is_code() -> None:
+    proc = _perflab("kernel", "merge", "--help")
+    assert proc.returncode == 0
+    text = " ".join(proc.stdout.split())
+    assert "A kernel tree is code" in text and "--trust-tree" in text and "--allow-version-mismatch" in text
+
+
+def test_textual_merge_names_symbols_base_lacks(tmp_path: Path) -> None:
+    """Observed: a fragment symbol with no line at all in BASE was "unresolved" like every other row."""
+    fragment = tmp_path / "f.config"
+    fragment.write_text("CONFIG_KVM=y\nCONFIG_CRYPTO_LIB_SHA256_ARCH=y\nCONFIG_PERFLAB_NO_SUCH=y\n")
+    rows = {r.symbol: r for r in merge(DEBIAN_612, [fragment]).rows}
+    assert (rows["KVM"].status, rows["KVM"].reason) == ("unresolved", "no --srctree: not checked")
+    sha = rows["CRYPTO_LIB_SHA256_ARCH"]
+    assert sha.status == "not in BASE"
+    assert sha.reason == ("not in BASE: may not exist in this kernel version; newer symbol: replaced "
+                          "CONFIG_CRYPTO_SHA256_SSSE3 around 6.17 (CONFIG_CRYPTO_SHA256_SSSE3=m here)")
+    assert rows["PERFLAB_NO_SUCH"].reason == "not in BASE: may not exist in this kernel version"
+    # a 6.18-style BASE without SHA256_SSSE3: the old name is "moved"
+    newer = tmp_path / "newer.config"
+    newer.write_text(DEBIAN_612.read_text().replace("CONFIG_CRYPTO_SHA256_SSSE3=m",
+                                                    "CONFIG_CRYPTO_LIB_SHA256_ARCH=y"))
+    old = tmp_path / "old.config"
+    old.write_text("CONFIG_CRYPTO_SHA256_SSSE3=y\n")
+    (row,) = merge(newer, [old]).rows
+    assert row.reason.endswith("moved to CONFIG_CRYPTO_LIB_SHA256_ARCH around 6.17 "
+                               "(CONFIG_CRYPTO_LIB_SHA256_ARCH=y here)")
+    out = tmp_path / "out.config"
+    proc = _perflab("kernel", "merge", str(DEBIAN_612), str(fragment), "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    line = next(x for x in proc.stdout.splitlines() if "CONFIG_PERFLAB_NO_SUCH" in x)
+    assert "not in BASE: may not exist in this kernel version" in line
+    assert "2 unresolved, 1 not in BASE" not in proc.stdout and "1 unresolved, 2 not in BASE" in proc.stdout

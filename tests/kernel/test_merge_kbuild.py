@@ -42,3 +42,26 @@ def test_obj_lines_composites_gates_and_continuations(tmp_path: Path) -> None:
     assert modules.lookup("a") is None and modules.lookup("c") is None  # parts are not modules
     assert modules.lookup("nope") is None and modules.lookup("doc") is None
     assert module_name(" snd-hda-intel ") == "snd_hda_intel"
+
+
+def test_brace_form_of_config_references(tmp_path: Path) -> None:
+    """make expands ${CONFIG_X} like $(CONFIG_X); streamline_config.pl accepts both."""
+    _write(tmp_path, "drivers/thunderbolt/Makefile",
+           "obj-${CONFIG_USB4} := thunderbolt.o\n"
+           "thunderbolt-objs := nhi.o ctl.o\n"
+           "thunderbolt-${CONFIG_ACPI} += acpi.o\n"
+           "obj-${CONFIG_USB4_DMA_TEST} += thunderbolt_dma_test.o\n")
+    _write(tmp_path, "drivers/Makefile", "obj-${CONFIG_GATE} += thunderbolt/\n")
+    modules = build_module_map(tmp_path, "x86")
+    tb = modules.lookup("thunderbolt")
+    assert tb is not None and tb.symbols == {"USB4"} and tb.features == {"ACPI"}
+    assert tb.gates == [frozenset({"GATE"})]
+    assert modules.lookup("thunderbolt_dma_test").symbols == {"USB4_DMA_TEST"}
+
+
+def test_real_tree_maps_thunderbolt_to_usb4(srctree: Path) -> None:
+    """Observed on Debian's 6.12 tree: thunderbolt was 'built by no Makefile' and USB4 was pruned."""
+    modules = build_module_map(srctree, "x86")
+    assert modules.lookup("thunderbolt").symbols == {"USB4"}
+    assert modules.lookup("mtk_t7xx").symbols == {"MTK_T7XX"}  # obj-${CONFIG_MTK_T7XX} := ...
+    assert modules.lookup("aesni_intel").symbols == {"CRYPTO_AES_NI_INTEL"}

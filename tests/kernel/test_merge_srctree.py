@@ -4,6 +4,7 @@ which obtains the tree when it is missing; never skipped)."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -186,7 +187,8 @@ def test_cli_strict_exits_nonzero_and_reports_table(srctree: Path, tmp_path: Pat
 
 def test_modprobed_pruning_with_validator_list(srctree: Path, tmp_path: Path) -> None:
     db = tmp_path / "modprobed.db"
-    db.write_text(VALIDATOR_DB.read_text() + "# not a kernel module of this tree\nperflab_out_of_tree\n")
+    db.write_text(VALIDATOR_DB.read_text() + "thunderbolt  # obj-${CONFIG_USB4} (brace form)\n"
+                  "# not a kernel module of this tree\nperflab_out_of_tree\n")
     fragment = tmp_path / "fragment.config"
     # NFT_FIB_INET needs NFT_FIB_IPV4/IPV6 (=m in BASE, no listed module builds them)
     fragment.write_text("CONFIG_NFT_FIB_INET=m\nCONFIG_CRYPTO_AES_NI_INTEL=y\n")
@@ -198,6 +200,15 @@ def test_modprobed_pruning_with_validator_list(srctree: Path, tmp_path: Path) ->
     assert prune.unmapped == ["perflab_out_of_tree"]
     assert prune.kept_modules["ixgbe"] == ["IXGBE"] and prune.kept_modules["kvm_amd"] == ["KVM_AMD"]
     assert "BTRFS_FS" in prune.pruned and "IXGBE" not in prune.pruned
+    assert prune.kept_modules["thunderbolt"] == ["USB4"] and "USB4" not in prune.pruned
+    # Observed: "CONFIG_CRYPTO_GCM n -> m" (the pruned value as "before") when BASE had m. Side effects
+    # are shown against BASE; a pruned symbol conf brought back to BASE's value is listed apart.
+    base = KernelConfig.load(DEBIAN_612)
+    assert base.get("CRYPTO_GCM") == "m" and "selected by" in prune.restored["CRYPTO_GCM"]
+    effects = {e.symbol: e for e in result.side_effects}
+    assert "CRYPTO_GCM" not in effects
+    assert all(e.before == base.get(e.symbol) for e in result.side_effects)
+    assert (effects["CRYPTO_SIMD"].before, effects["CRYPTO_SIMD"].after) == ("m", "y")
     assert {"NFT_FIB_IPV4", "NFT_FIB_IPV6"} <= set(prune.forced_for_fragment)
     out = KernelConfig.loads(result.text)
     assert out.get("BTRFS_FS") == "n" and out.get("IXGBE") == "m" and out.get("ZRAM") == "m"
@@ -228,12 +239,56 @@ def test_tree_is_not_modified_and_unclean_tree_works(srctree: Path, tmp_path: Pa
 
 
 def test_expert_off_merges_and_explains_held_down_prompts(srctree: Path, tmp_path: Path) -> None:
-    """Observed crash (`'int' object has no attribute 'tri_value'`): a fragment switching EXPERT off."""
+    """Observed crash (`'int' object has no attribute 'tri_value'`): a fragment switching EXPERT off.
+
+    Also: values the build machine's tools decide are flagged apart (observed: a missing pahole silently
+    dropped DEBUG_INFO_BTF). BASE claims a pahole 9.99 that no machine has, so PAHOLE_VERSION changes
+    whatever is installed here."""
     fragment = tmp_path / "no-expert.config"
     fragment.write_text("# CONFIG_EXPERT is not set\n")
-    result = merge(DEBIAN_612, [fragment], srctree=srctree)
+    base = tmp_path / "base.config"
+    base.write_text(DEBIAN_612.read_text().replace("CONFIG_PAHOLE_VERSION=124", "CONFIG_PAHOLE_VERSION=999"))
+    result = merge(base, [fragment], srctree=srctree)
     assert _rows(result)["EXPERT"][2] == "honoured"
     effects = {e.symbol: e for e in result.side_effects}
     gpio = effects["GPIO_SYSFS"]
     assert (gpio.before, gpio.after) == ("y", None)
     assert gpio.reason.startswith("prompt visible only if ") and "EXPERT" in gpio.reason
+    assert gpio.toolchain == "" and effects["TTY_PRINTK"].toolchain == ""
+    pahole = effects["PAHOLE_VERSION"]
+    assert pahole.before == "999" and pahole.toolchain.startswith("probed on this machine by $(shell")
+    if shutil.which("pahole") is None:  # this machine's case: BTF needs pahole >= 1.16
+        assert (effects["DEBUG_INFO_BTF"].before, effects["DEBUG_INFO_BTF"].after) == ("y", None)
+        assert effects["DEBUG_INFO_BTF"].toolchain == "hangs on CONFIG_PAHOLE_VERSION"
+        assert effects["DEBUG_INFO_BTF_MODULES"].toolchain.startswith("hangs on CONFIG_")
+    else:
+        assert "DEBUG_INFO_BTF" not in effects or effects["DEBUG_INFO_BTF"].toolchain
+
+
+CONFIG_61 = DATA / "audit-debian-6.1" / "config-6.1.0-56-amd64"
+
+
+def test_version_mismatch_is_refused_unless_allowed(srctree: Path, tmp_path: Path) -> None:
+    """Observed: a config of another kernel version merged against the 6.12 tree silently."""
+    fragment = tmp_path / "f.config"
+    fragment.write_text("CONFIG_ZRAM=y\n")
+    out = tmp_path / "out.config"
+    proc = _cli("kernel", "merge", str(CONFIG_61), str(fragment), "-o", str(out), "--srctree", str(srctree))
+    assert proc.returncode == 1 and not out.exists()
+    assert proc.stderr == (f"perflab: error: {CONFIG_61}: BASE is a Linux 6.1.192 config but "
+                           f"{srctree.resolve()} is Linux 6.12.117: symbols differ between versions; use the "
+                           "matching tree or pass --allow-version-mismatch\n")
+    result = merge(CONFIG_61, [fragment], srctree=srctree, allow_version_mismatch=True)
+    assert result.resolved and any(n.startswith("VERSION MISMATCH (allowed): ") for n in result.notes)
+    headerless = tmp_path / "headerless.config"
+    headerless.write_text("".join(line + "\n" for line in DEBIAN_612.read_text().splitlines()[4:]))
+    result = merge(headerless, [fragment], srctree=srctree)
+    assert any("has no '# Linux/<arch> <version> Kernel Configuration' header" in n for n in result.notes)
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
+    return subprocess.run([sys.executable, "-m", "perflab", *args], capture_output=True, text=True, env=env,
+                          timeout=600, check=False)

@@ -9,6 +9,7 @@ import pytest
 from rich.console import Console
 
 from perflab.analysis.benchmark import analyze, compare_benchmarks
+from perflab.report.format import fmt_with_ci, time_unit
 from perflab.report.terminal import print_benchmark, print_comparison, verdict_line
 from perflab.store.model import Benchmark
 from tests.report.helpers import real_benchmark, synthetic
@@ -89,7 +90,10 @@ def test_print_comparison() -> None:
     b = Benchmark(commands=[synthetic("A", 0.012, 20, seed=2)], created_at="t2", id=2)
     text = render(print_comparison, compare_benchmarks(a, b, seed=1))
     assert "A = #1" in text and "B = #2" in text
-    assert "A [B #2] is 1.2" in text and "→ slower" in text
+    assert "A (B) is 1.2" in text and "than A (A)" in text and "→ slower" in text
+    unsaved = render(print_comparison, compare_benchmarks(Benchmark(commands=a.commands, created_at="t1"),
+                                                          Benchmark(commands=b.commands, created_at="t2")))
+    assert "B = unsaved result B (t2)" in unsaved  # was "B = B (t2)"
     assert analyze(b)["commands"][0]["wall"]["n"] == 20
 
 
@@ -107,3 +111,54 @@ def test_crypto_benchmark_renders_figures_with_ci_and_unavailable_reasons() -> N
     assert f"AF_ALG: {bench.analysis['crypto']['af_alg']}" in text
     bench.analysis = {}
     assert "no crypto results stored" in render(print_benchmark, bench)
+
+
+def _render_at(width: int, fn, *args) -> str:  # type: ignore[no-untyped-def]
+    buf = io.StringIO()
+    fn(Console(file=buf, width=width), *args)
+    return buf.getvalue()
+
+
+def test_80_columns_cut_nothing_a_user_needs() -> None:
+    """Observed in a pipe: CIs cut to ``[3483… 44382…]``, verdicts to ``inconclusi…``."""
+    a = synthetic("a-rather-long-command-name --with --flags", 34.8, 20, cv=0.4, seed=1)
+    b = synthetic("another-long-command --with --other --flags", 44.4, 20, cv=0.4, seed=2)
+    bench = Benchmark(commands=[a, b], created_at="2026-11-23T00:00:00+00:00")
+    analysis = analyze(bench, seed=1)
+    text = _render_at(80, print_benchmark, bench, analysis)
+    assert max(len(line) for line in text.splitlines()) <= 80
+    for cmd in analysis["commands"]:
+        wall = cmd["wall"]
+        for figure in (fmt_with_ci(wall, "median", time_unit(wall["median"])),
+                       fmt_with_ci(wall, "mean", time_unit(wall["median"]))):
+            assert figure in text, figure  # whole, on one line
+    assert "observed extremes: no CI" in text and "CPU user:" in text
+    cmp = compare_benchmarks(Benchmark(commands=[a], created_at="t1", id=1),
+                             Benchmark(commands=[b], created_at="t2", id=2), force=True)
+    table = _render_at(80, print_comparison, cmp)
+    verdict = cmp["comparisons"][0]["verdict"]
+    assert verdict.split()[0] in table and "…" not in table
+
+
+def test_every_figure_in_the_table_carries_its_uncertainty() -> None:
+    """Mean ± σ, user/sys and min…max had no interval and said nothing about why."""
+    b = Benchmark(commands=[synthetic("A", 0.01, 20, seed=1)], created_at="2026-11-23T00:00:00+00:00")
+    text = render(print_benchmark, b)
+    assert "(mean's 95% CI)" in text
+    assert "user " in text and "sys " in text and "observed extremes: no CI" in text
+    wall = analyze(b)["commands"][0]["wall"]
+    assert fmt_with_ci(wall, "mean", time_unit(wall["median"])).split(" ", 1)[1] in text
+
+
+def test_crypto_reasons_shared_by_many_rows_are_written_once() -> None:
+    """Observed: ``crypto bench`` repeated one AF_ALG reason 7 times in ~90 lines."""
+    from perflab.report.terminal import print_crypto_results
+
+    why = "AF_ALG is not available: the kernel lacks CONFIG_CRYPTO_USER_API_HASH (EAFNOSUPPORT)"
+    rows = [{"algorithm": f"alg{i}", "source": "kernel", "status": "unavailable", "reason": why,
+             "active_driver": None, "enable_config": []} for i in range(7)]
+    rows.append({"algorithm": "crc32c", "source": "userspace", "status": "unavailable",
+                 "reason": "no userspace implementation", "enable_config": []})
+    text = _render_at(200, print_crypto_results, rows)
+    assert text.count(why) == 1 and text.count("[1]") == 8  # seven citations and the note
+    assert "no userspace implementation" in text  # a reason given once stays in its row

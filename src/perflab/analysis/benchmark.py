@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from perflab.analysis.samples import WALL, metric_direction, samples, valid_runs
+from perflab.analysis.samples import WALL, completed_runs, failed_only, metric_direction, samples, valid_runs
 from perflab.analysis.warnings import command_warnings, environment_warnings
 from perflab.stats.compare import Comparison, compare_many
 from perflab.stats.summary import Summary, summarize
@@ -117,23 +117,36 @@ def _summaries(command: CommandResult, per_run_cpu: bool, confidence: float, n_b
 Pair = tuple[CommandResult, CommandResult, str]
 
 
-def _pairs(benchmark: Benchmark, baseline: Benchmark | None) -> list[Pair]:
+def _pairs(benchmark: Benchmark, baseline: Benchmark | None, *, force: bool = True) -> list[Pair]:
     """(baseline command, candidate command, label) pairs to compare."""
     cmds = benchmark.commands
     if baseline is None:
         return [(cmds[0], c, "first command") for c in cmds[1:]]
-    pairs = []
-    by_name = {c.name: c for c in baseline.commands}
-    by_cmd = {c.command: c for c in baseline.commands}
-    for i, c in enumerate(cmds):
+    label = f"baseline {baseline.id if baseline.id is not None else ''}".strip()
+    matched, unmatched = match_commands(baseline.commands, cmds, force=force)
+    return [(ref, c, label if not forced else FORCED) for ref, c, forced in matched]
+
+
+FORCED = "forced: a different command"
+
+
+def match_commands(a: list[CommandResult], b: list[CommandResult], *, force: bool
+                   ) -> tuple[list[tuple[CommandResult, CommandResult, bool]], list[CommandResult]]:
+    """Pair each of B's commands with A's of the same name, else the same command line. With ``force``,
+    the rest pair by position (or with A's only command), flagged as forced; without, they are returned
+    unmatched: comparing two different commands silently would report a speed-up that is not one."""
+    by_name = {c.name: c for c in a}
+    by_cmd = {c.command: c for c in a}
+    pairs, unmatched = [], []
+    for i, c in enumerate(b):
         ref = by_name.get(c.name) or by_cmd.get(c.command)
-        if ref is None and len(baseline.commands) == len(cmds):
-            ref = baseline.commands[i]
-        if ref is None and len(baseline.commands) == 1:
-            ref = baseline.commands[0]
         if ref is not None:
-            pairs.append((ref, c, f"baseline {baseline.id if baseline.id is not None else ''}".strip()))
-    return pairs
+            pairs.append((ref, c, False))
+        elif force and (len(a) == len(b) or len(a) == 1):
+            pairs.append((a[i] if len(a) == len(b) else a[0], c, True))
+        else:
+            unmatched.append(c)
+    return pairs, unmatched
 
 
 def compare_commands(
@@ -173,6 +186,34 @@ def compare_commands(
     return out
 
 
+def run_outcomes(command: CommandResult) -> dict[str, Any]:
+    """How a command's runs ended, and how many the statistics leave out."""
+    failed = [r for r in completed_runs(command) if r.exit_code != 0]
+    codes: dict[str, int] = {}
+    for r in failed:
+        codes[str(r.exit_code)] = codes.get(str(r.exit_code), 0) + 1
+    return {"failed_runs": len(failed), "failed_exit_codes": codes,
+            "timed_out_runs": sum(r.timed_out for r in command.runs),
+            "excluded_runs": len(command.runs) - len(valid_runs(command)),
+            "statistics_of": "failed runs (none succeeded)" if failed_only(command) else "successful runs"}
+
+
+def exclusion_warnings(command: CommandResult) -> list[str]:
+    """Say which runs the statistics leave out, and why."""
+    out = []
+    cut = len(command.runs) - len(completed_runs(command))
+    if cut:
+        out.append(f"{cut} run(s) timed out or were killed and are left out of the statistics")
+    failed = [r for r in completed_runs(command) if r.exit_code != 0]
+    codes = ", ".join(f"{code}×{n}" for code, n in sorted(run_outcomes(command)["failed_exit_codes"].items()))
+    if failed and failed_only(command):
+        out.append(f"no run succeeded (exit codes {codes}): the statistics are of these failed runs")
+    elif failed:
+        out.append(f"{len(failed)} run(s) failed (exit codes {codes}) and are left out of the statistics, "
+                   f"which describe the {len(valid_runs(command))} successful run(s)")
+    return out
+
+
 def analyze(
     benchmark: Benchmark,
     *,
@@ -188,17 +229,10 @@ def analyze(
     commands = []
     for c in benchmark.commands:
         stats, wall = _summaries(c, per_run_cpu, confidence, n_boot, seed)
-        excluded = len(c.runs) - len(valid_runs(c))
-        failed = sum(1 for r in c.runs if r.exit_code not in (0, None))
         commands.append({
             "name": c.name, "command": c.command, "parameters": c.parameters,
-            "runs": len(c.runs), "warmup_runs": c.warmup_runs,
-            "failed_runs": failed, "timed_out_runs": sum(r.timed_out for r in c.runs),
-            "excluded_runs": excluded, **stats,
-            "warnings": command_warnings(c, wall) + (
-                [f"{excluded} run(s) timed out or were killed and are left out of the statistics"]
-                if excluded else []
-            ),
+            "runs": len(c.runs), "warmup_runs": c.warmup_runs, **run_outcomes(c), **stats,
+            "warnings": command_warnings(c, wall) + exclusion_warnings(c),
         })  # fmt: skip
     pairs = _pairs(benchmark, baseline)
     comparisons = compare_commands(
@@ -240,33 +274,35 @@ def compare_benchmarks(
     confidence: float = 0.95,
     n_boot: int = 2000,
     seed: int | None = None,
+    force: bool = False,
 ) -> dict[str, Any]:
-    """``perflab compare A B``: B's commands against A's (matched by name, command or position)."""
-    pairs = _pairs(b, a)
-    label_a = f"#{a.id}" if a.id is not None else str(a.settings.get("source", "A"))
-    pairs = [(x, y, label_a) for x, y, _ in pairs]
-    if not pairs:
-        from perflab.errors import PerflabError
+    """``perflab compare A B``: B's commands against A's of the same name or command line. A command of
+    B that matches none is refused, unless ``force``, which pairs by position and labels it."""
+    from perflab.errors import PerflabError
 
+    matched, unmatched = match_commands(a.commands, b.commands, force=force)
+    if unmatched or not matched:
+        names = ", ".join(repr(c.name) for c in unmatched or b.commands)
         raise PerflabError(
-            "no command of B matches one of A by name, command line or position "
-            f"(A: {', '.join(c.name for c in a.commands)}; B: {', '.join(c.name for c in b.commands)})"
-        )
+            f"B's {names} match no command of A by name or command line (A: "
+            f"{', '.join(repr(c.name) for c in a.commands)}): refusing to compare different commands; "
+            "--force pairs them by position and labels the result")
+    label_a, label_b = _label(a, "A"), _label(b, "B")
+    pairs = [(x, y, label_a) for x, y, _ in matched]
     if metric is not None and metric not in (WALL, "user", "sys", "peak_rss"):
         missing = [y.name for _, y, _ in pairs if not samples(y, metric)]
         if len(missing) == len(pairs):
-            from perflab.errors import PerflabError
-
             raise PerflabError(f"metric {metric!r} was not recorded for {', '.join(missing)}")
     comparisons = compare_commands(
         pairs, metrics=[metric] if metric else None, alpha=alpha, noise=noise,
         confidence=confidence, n_boot=n_boot, seed=seed,
     )  # fmt: skip
-    label_b = f"#{b.id}" if b.id is not None else str(b.settings.get("source", "B"))
     for c in comparisons:
-        c["baseline"] = f"{c['baseline']} [A {label_a}]"
-        c["candidate"] = f"{c['candidate']} [B {label_b}]"
-        c["against"] = None
+        forced = matched[c["pair"]][2]
+        c["baseline"] = f"{c['baseline']} (A)"
+        c["candidate"] = f"{c['candidate']} (B)"
+        c["against"] = FORCED if forced else None
+        c["forced"] = forced
     return {
         "a": {"id": a.id, "label": label_a, "created_at": a.created_at,
               "source": a.settings.get("source")},
@@ -277,3 +313,11 @@ def compare_benchmarks(
         "comparisons": comparisons,
         "warnings": sorted(set(environment_warnings(a.environment) + environment_warnings(b.environment))),
     }
+
+
+def _label(benchmark: Benchmark, side: str) -> str:
+    """How a side is named in ``compare``: its id, else its file, else that it was never saved."""
+    if benchmark.id is not None:
+        return f"#{benchmark.id}"
+    source = benchmark.settings.get("source")
+    return f"file {source}" if source else f"unsaved result {side}"

@@ -9,9 +9,25 @@ WALL = "wall"
 BUILT_IN = ("wall", "user", "sys", "peak_rss")
 
 
-def valid_runs(command: CommandResult) -> list[Run]:
+def completed_runs(command: CommandResult) -> list[Run]:
     """Runs whose wall time is a real completion time (timed-out or signalled runs were cut short)."""
     return [r for r in command.runs if not r.timed_out and r.signal is None]
+
+
+def valid_runs(command: CommandResult) -> list[Run]:
+    """The runs the statistics describe: the successful ones (exit code 0). A failed run kept going past
+    with --ignore-failure took another path through the program, so mixing it in would describe neither;
+    failures are counted and reported apart. When no run succeeded (a command whose normal exit code is
+    not 0, like ``grep`` finding nothing), the completed runs are summarised (``failed_only`` says so)."""
+    completed = completed_runs(command)
+    ok = [r for r in completed if r.exit_code == 0]
+    return ok or completed
+
+
+def failed_only(command: CommandResult) -> bool:
+    """Whether the statistics are of failed runs, because no run succeeded."""
+    completed = completed_runs(command)
+    return bool(completed) and not any(r.exit_code == 0 for r in completed)
 
 
 def samples(command: CommandResult, metric: str = WALL) -> list[float]:

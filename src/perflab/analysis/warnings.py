@@ -65,11 +65,23 @@ def _first_run_slow(command: CommandResult) -> str | None:
     z = 0.6745 * (first - med) / mad if mad > 0 else (np.inf if first > med else 0.0)
     ratio = first / med
     if ratio > FIRST_RUN_RATIO or (z > FIRST_RUN_Z and ratio > 1.1):
-        return (
-            f"the first run took {ratio:.2f}× the median of the rest: caches or the page cache were cold; "
-            "consider more --warmup runs"
-        )
+        if command.warmup_runs:
+            return (f"the first measured run took {ratio:.2f}× the median of the rest even after "
+                    f"{command.warmup_runs} warm-up run(s): something was still settling (caches, clock "
+                    "speed, other processes); more --warmup runs may help")
+        return (f"the first run took {ratio:.2f}× the median of the rest and no warm-up ran: caches or the "
+                "page cache were cold; use --warmup N")
     return None
+
+
+def above(value: float, limit: float, unit: str = " %") -> str:
+    """``value > limit`` written with as many decimals as it takes to be visibly above (never
+    "10.0 % > 10 %")."""
+    for decimals in range(1, 6):
+        text = f"{value:.{decimals}f}"
+        if float(text) > limit:
+            return f"{text}{unit} > {limit:g}{unit}"
+    return f"{value:g}{unit} > {limit:g}{unit}"
 
 
 def command_warnings(command: CommandResult, summary: Summary | None) -> list[str]:
@@ -81,12 +93,13 @@ def command_warnings(command: CommandResult, summary: Summary | None) -> list[st
     if n < MIN_RUNS_FOR_VERDICT:
         out.append(f"only {n} run(s): at least {MIN_RUNS_FOR_VERDICT} are needed for a verdict")
     if np.isfinite(summary.cv) and summary.cv > CV_LIMIT:
-        out.append(f"high variability: CV {summary.cv * 100:.1f} % > {CV_LIMIT * 100:.0f} %")
+        out.append(f"high variability: CV {above(summary.cv * 100, CV_LIMIT * 100)}")
     if summary.outliers.count:
         o = summary.outliers
         out.append(
-            f"{o.count} of {n} runs are outliers (modified z > 3.5: {len(o.modified_z)}, Tukey mild: "
-            f"{len(o.tukey_mild)}, severe: {len(o.tukey_severe)}); kept in every statistic"
+            f"{o.count} of {n} runs are outliers by at least one rule (the rules overlap: modified z > 3.5 "
+            f"flags {len(o.modified_z)}; Tukey's fences flag {len(o.tukey_mild)} beyond 1.5·IQR only and "
+            f"{len(o.tukey_severe)} beyond 3·IQR); kept in every statistic"
         )
     first = _first_run_slow(command)
     if first:

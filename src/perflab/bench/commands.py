@@ -36,6 +36,7 @@ class Command:
     prepare: list[str] | None = None  # argv run before each run (not timed)
     setup: list[str] | None = None  # argv run once before the first run
     cleanup: list[str] | None = None  # argv run once after the last run
+    conclude: list[str] | None = None  # argv run after each run (not timed), hyperfine's --conclude
 
     @classmethod
     def from_argv(cls, argv: Sequence[str], name: str | None = None) -> Command:
@@ -148,6 +149,9 @@ def expand(
     prepare: Sequence[str] = (),
     setup: Sequence[str] = (),
     cleanup: Sequence[str] = (),
+    conclude: Sequence[str] = (),
+    reference: str | Sequence[str] | None = None,
+    reference_name: str | None = None,
 ) -> list[Command]:
     """Every (template × parameter combination) as a Command, in hyperfine's order: the command list
     varies fastest, then the first parameter, then the next (``-L a 1,2 -L b x,y`` → a=1 b=x, a=2 b=x, …).
@@ -156,7 +160,30 @@ def expand(
     substituted one by one and never re-split (with ``shell`` they are quoted into one ``sh -c`` string).
     ``names`` holds one name for all, one per template, or one per expanded command (as hyperfine's
     ``--command-name``). A parameter a template does not use is named in its name, as hyperfine does:
-    ``echo test (branch = master)``. ``literal`` (hyperfine's ``-N``) runs shell syntax as plain words."""
+    ``echo test (branch = master)``. ``literal`` (hyperfine's ``-N``) runs shell syntax as plain words.
+
+    ``reference`` (hyperfine's ``--reference``) comes first, is not parameterised, and is what the others
+    are compared with; a hook option then takes one value for all or one per command plus the reference
+    (the reference's first), as in hyperfine."""
+    if reference is not None:
+        hook_lists = {"prepare": prepare, "setup": setup, "cleanup": cleanup, "conclude": conclude}
+        mine: dict[str, list[str]] = {}
+        rest: dict[str, list[str]] = {}
+        for opt, values in hook_lists.items():
+            if len(values) == len(templates) + 1:
+                mine[opt], rest[opt] = [values[0]], list(values[1:])
+            elif len(values) <= 1:
+                mine[opt], rest[opt] = list(values), list(values)
+            else:
+                raise PerflabError(f"{len(values)} --{opt} given for {len(templates)} commands and a "
+                                   f"--reference (give one for all, or {len(templates) + 1}: the "
+                                   "reference's first)")
+        [ref] = expand([reference], names=[reference_name] if reference_name else [], shell=shell,
+                       literal=literal, **mine)
+        others = expand(templates, names=names, shell=shell, literal=literal, parameters=parameters, **rest)
+        return _unique_names([ref, *others])
+    if reference_name is not None:
+        raise PerflabError("--reference-name needs --reference")
     if not templates:
         raise PerflabError("no command given (perflab bench 'CMD' … or perflab bench -- CMD ARG…)")
     seen: set[str] = set()
@@ -176,7 +203,7 @@ def expand(
                            "(give one for all, or one per command)")
 
     hooks = {opt: per_command(f"--{opt}", vals) for opt, vals in
-             (("prepare", prepare), ("setup", setup), ("cleanup", cleanup))}
+             (("prepare", prepare), ("setup", setup), ("cleanup", cleanup), ("conclude", conclude))}
     keys = [k for k, _ in parameters]
     # itertools.product varies its last argument fastest: reverse, so the first list varies fastest
     combos = [tuple(reversed(c)) for c in itertools.product(*(v for _, v in reversed(parameters)))] or [()]

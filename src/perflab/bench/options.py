@@ -23,20 +23,40 @@ class BenchOptions:
     input_path: str | None = None
     show_output: bool = False
     env: dict[str, str] = field(default_factory=dict)  # added to perflab's environment
-    shell: bool = False  # commands are ``sh -c``: measure and subtract the shell's spawn cost
-    ignore_failure: bool = False
+    # commands are ``SHELL -c``: True for sh, or the shell's argv (``["bash", "-e"]``); its spawn cost is
+    # measured interleaved and subtracted
+    shell: bool | list[str] = False
+    # keep going when a run fails: True for any failure, or only these exit codes (hyperfine's
+    # ``--ignore-failure=1,2``); failed runs are kept but left out of the statistics
+    ignore_failure: bool | list[int] = False
+    order: str = "interleaved"  # or "sequential": each command's setup, warm-up, runs, cleanup in turn
+    output: str = "null"  # where a run's output goes: null, pipe, inherit (--show-output) or a file path
     metrics: list[MetricSpec] = field(default_factory=list)
     tuning: ProcessTuning | None = None
     capture_environment: bool = True
     keep_children: bool = False  # leave what a measured run starts in the background running
+
+    def tolerates(self, run: Run) -> bool:
+        """Whether a failed run may be kept going past (``ignore_failure``)."""
+        if self.ignore_failure is True:
+            return True
+        if not self.ignore_failure:
+            return False
+        return run.exit_code is not None and not run.timed_out and run.exit_code in self.ignore_failure
+
+    def shell_argv(self) -> list[str]:
+        """The shell's argv before ``-c`` (``[]`` without one)."""
+        if self.shell is True:
+            return ["sh"]
+        return list(self.shell) if self.shell else []
 
     def settings(self) -> dict[str, Any]:
         """JSON-friendly record of the options, stored in Benchmark.settings."""
         out = asdict(self.count)
         out.update(warmup=self.warmup, seed=self.seed, timeout_s=self.timeout_s, input=self.input_path,
                    show_output=self.show_output, env=self.env, shell=self.shell,
-                   ignore_failure=self.ignore_failure, metrics=[asdict(m) for m in self.metrics],
-                   keep_children=self.keep_children)
+                   ignore_failure=self.ignore_failure, order=self.order, output=self.output,
+                   metrics=[asdict(m) for m in self.metrics], keep_children=self.keep_children)
         if self.tuning is not None and not self.tuning.is_empty():
             out["process_tuning"] = self.tuning.describe()
         return out

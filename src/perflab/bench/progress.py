@@ -42,10 +42,14 @@ def running_stat(values: list[float], offset: float = 0.0) -> str:
 
 
 class ProgressObserver(Observer):
-    """A rich Progress with a row per command; ``output`` prints above it (``--show-output``)."""
+    """A rich Progress with a row per command; ``output`` prints above it (``--show-output``), on
+    ``output_console`` when given (standard output, where hyperfine shows the commands' output)."""
 
-    def __init__(self, console: Console, *, enabled: bool = True) -> None:
+    def __init__(self, console: Console, *, enabled: bool = True,
+                 output_console: Console | None = None) -> None:
         self.console = console
+        self.output_console = output_console
+        self.session: SessionState | None = None  # whose commands the rows show
         self.enabled = enabled and console.is_terminal
         self.progress: Progress | None = None
         self.tasks: dict[int, Any] = {}
@@ -82,6 +86,10 @@ class ProgressObserver(Observer):
     def run_done(self, session: SessionState, index: int, run: Run) -> None:
         if self.progress is None:
             return
+        if session is not self.session:  # sequential order: a new session per command
+            for task in self.tasks.values():
+                self.progress.remove_task(task)
+            self.tasks, self.session, self.total = {}, session, 0
         if not self.tasks:
             width = max(len(c.name) for c in session.commands)
             for i, c in enumerate(session.commands):
@@ -111,7 +119,9 @@ class ProgressObserver(Observer):
             self.progress.update(task, completed=len(results[i].runs), total=self.total, stat=stat)
 
     def output(self, label: str, text: str) -> None:
-        if self.progress is not None:
+        if self.output_console is not None:
+            self.output_console.print(Text(text.rstrip("\n")), highlight=False)
+        elif self.progress is not None:
             self.progress.console.print(Text(text.rstrip("\n")), highlight=False)
         else:
             self.console.print(Text(text.rstrip("\n")), highlight=False)

@@ -38,7 +38,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from perflab.bench.commands import SHELL, Command, extract_metric
+from perflab.bench.commands import Command, extract_metric
 from perflab.bench.executor import NULL, SAME, Executor, RunSpec, open_executor, resolve_program
 from perflab.bench.options import BenchOptions, Observer
 from perflab.bench.scheduler import BlockOrder, StopDecision, StopRule
@@ -123,12 +123,12 @@ class MeasurementSession:
         self._env = {**os.environ, **self.options.env}
         if self.options.input_path is not None:
             path = Path(self.options.input_path)
-            if not path.is_file() or not os.access(path, os.R_OK):
+            if not path.exists() or path.is_dir() or not os.access(path, os.R_OK):  # /dev/null is fine
                 raise OptionError("input_path", self.options.input_path, "not a readable file")
             self._input = str(path.resolve())
         else:
             self._input = None
-        self.capture = bool(self.options.metrics) or self.options.show_output
+        self.capture = bool(self.options.metrics) or self.options.show_output or self.options.output == "pipe"
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
@@ -140,7 +140,7 @@ class MeasurementSession:
 
     def __enter__(self) -> MeasurementSession:
         for c in self.commands:  # "command not found" before anything runs, not halfway through
-            for argv in (c.argv, c.prepare, c.setup, c.cleanup):
+            for argv in (c.argv, c.prepare, c.setup, c.cleanup, c.conclude):
                 if argv:
                     resolve_program(argv[0], self._env)
         if self.options.capture_environment:
@@ -190,16 +190,23 @@ class MeasurementSession:
 
     def _spec(self, argv: Sequence[str], label: str, *, timed: bool, capture: bool,
               place: Place | None = None) -> RunSpec:
-        out = self._output_path() if capture else NULL
+        if capture:
+            out = self._output_path()
+        elif timed and self.options.output not in ("null", "pipe"):
+            out = self.options.output  # hyperfine's --output=FILE: the run's own output goes there
+        else:
+            out = NULL
         env = {**self._env, **place.env} if place is not None and place.env else self._env
         return RunSpec(argv=list(argv), env=env, stdin=self._input if timed else None, stdout=out,
-                       stderr=SAME if capture else NULL, timeout_s=self.options.timeout_s if timed else None,
+                       stderr=NULL if out == NULL else SAME,
+                       timeout_s=self.options.timeout_s if timed else None,
                        cwd=place.cwd if place is not None else None, label=label,
                        keep_children=self.options.keep_children or not timed)
 
     def _shell_calibration_spec(self) -> RunSpec:
-        """``sh -c ''``: the shell's own spawn cost, measured interleaved with --shell."""
-        return self._spec([SHELL, "-c", ""], "sh -c ''", timed=True, capture=False)
+        """``SHELL -c ''``: the shell's own spawn cost, measured interleaved with --shell."""
+        argv = [*self.options.shell_argv(), "-c", ""]
+        return self._spec(argv, f"{' '.join(argv[:-1])} ''", timed=True, capture=False)
 
     def _read_output(self) -> str:
         """The run's output, or its last OUTPUT_TAIL bytes: a command printing a gigabyte goes to a file
@@ -288,7 +295,7 @@ class MeasurementSession:
             self.results[index].runs.append(run)
             self.executed.append(index)
             self.observer.run_done(self, index, run)
-        if not run.ok and not self.options.ignore_failure:
+        if not run.ok and not self.options.tolerates(run):
             if run.timed_out:
                 why = f"timed out after {self.options.timeout_s:g} s (its process group was killed)"
             elif run.exit_code is not None:
@@ -307,6 +314,7 @@ class MeasurementSession:
             if not self.options.ignore_failure:
                 raise RunFailed(message)
             self.results[index].notes.append(message)
+        self._hook("conclude", index, command.conclude)  # after each run, as hyperfine's --conclude
         return run
 
     def run_once(self, index: int, *, block: int | None = None, variant: str = "") -> Run:
@@ -413,12 +421,25 @@ class MeasurementSession:
 
 def run_benchmark(commands: Sequence[Command], options: BenchOptions | None = None, *,
                   observer: Observer | None = None) -> Benchmark:
-    """Measure ``commands`` interleaved until the stopping rule says enough.
+    """Measure ``commands`` interleaved (or one at a time with ``options.order == "sequential"``) until
+    the stopping rule says enough.
 
     A failing command or Ctrl-C does not raise: the Benchmark comes back with status "failed" or
     "interrupted" and the runs measured so far. It raises (PerflabError) only when nothing was measured,
     e.g. a command that does not exist."""
     options = options or BenchOptions()
+    if options.order == "sequential" and len(commands) > 1:
+        from perflab.bench.sequential import run_sequential
+
+        return run_sequential(commands, options, observer=observer)
+    if options.order not in ("interleaved", "sequential"):
+        raise OptionError("order", options.order, "must be 'interleaved' or 'sequential'")
+    return run_interleaved(commands, options, observer=observer)
+
+
+def run_interleaved(commands: Sequence[Command], options: BenchOptions, *,
+                    observer: Observer | None = None) -> Benchmark:
+    """Randomized interleaved blocks of every command (see ``run_benchmark``)."""
     session = MeasurementSession(commands, options, observer=observer)
     rule = StopRule(options.count)
     status, message = "complete", None

@@ -31,6 +31,7 @@ class RunCount:
     max_time_s: float = 5.0
     target_precision: float = 0.01
     confidence: float = 0.95
+    min_time_s: float = 0.0  # hyperfine's --min-benchmarking-time: never stop on precision before this
 
     def validate(self) -> None:
         if self.runs is not None and self.runs < 1:
@@ -106,7 +107,7 @@ class StopRule:
             offsets = offsets or [0.0] * len(samples)
             self.last_precision = [relative_halfwidth(s, c.confidence, o)
                                    for s, o in zip(samples, offsets, strict=True)]
-            if all(p <= c.target_precision for p in self.last_precision):
+            if all(p <= c.target_precision for p in self.last_precision) and elapsed_s >= c.min_time_s:
                 return StopDecision(True, f"median CI within ±{c.target_precision:.1%} for every command")
         if n >= c.max_runs:
             return StopDecision(True, f"--max-runs {c.max_runs} reached")

@@ -11,12 +11,15 @@ from typer.core import TyperCommand
 from perflab.cli._fastparse import install_plain_coercion
 
 _ARGV_KEY = "perflab_bench_argv"
-_SEP = "\0"
+
+
 class _BenchCommand(TyperCommand):
-    """Keeps ``-- CMD ARG...`` apart from quoted command strings, and reads the two-value
-    ``--parameter-list NAME VALUES`` (typer cannot declare a repeatable option of pairs)."""
+    """Keeps ``-- CMD ARG...`` apart from quoted command strings, and rewrites hyperfine's argument forms
+    click cannot declare (``-L NAME VALUES``, ``-S/--shell=SHELL``, ``--ignore-failure=CODES``)."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        from perflab.cli.bench_args import rewrite
+
         args = list(args)
         if "--" in args:
             cut = args.index("--")
@@ -26,22 +29,15 @@ class _BenchCommand(TyperCommand):
                 from perflab.errors import PerflabError
 
                 raise PerflabError("nothing after --: perflab bench [OPTIONS] -- CMD ARG...")
-        out: list[str] = []
-        i = 0
-        while i < len(args):
-            if args[i] in ("--parameter-list", "-L") and i + 2 < len(args):
-                out += [args[i], args[i + 1] + _SEP + args[i + 2]]
-                i += 3
-            else:
-                out.append(args[i])
-                i += 1
+        value_options = {name for p in self.params if not getattr(p, "is_flag", True) for name in p.opts}
         install_plain_coercion([*self.params, self.get_help_option(ctx)])
-        return super().parse_args(ctx, out)
+        return super().parse_args(ctx, rewrite(args, value_options))
 
 
 def register(app: typer.Typer) -> None:
     """Attach this module's commands to the root app."""
-    app.command("bench", cls=_BenchCommand)(_with_cli_gc(bench_command))
+    app.command("bench", cls=_BenchCommand,
+                context_settings={"help_option_names": ["-h", "--help"]})(_with_cli_gc(bench_command))
 
 
 class _CliGc:
@@ -111,7 +107,23 @@ def bench_command(
     seed: Annotated[int | None, typer.Option(
         "--seed", help="Seed of the interleaving order (recorded).")] = None,
     shell: Annotated[bool, typer.Option("--shell", help="Run commands with sh -c; the shell's spawn cost is "
-                                        "measured interleaved and subtracted.")] = False,
+                                        "measured interleaved and subtracted. -S/--shell=SHELL: another "
+                                        "shell ('bash -e'); --shell=none: no shell, as -N.")] = False,
+    shell_program: Annotated[str | None, typer.Option("--shell-program", hidden=True)] = None,
+    no_shell: Annotated[bool, typer.Option(
+        "-N", "--no-shell", help="No shell, and shell syntax passed as plain words (hyperfine's -N; "
+        "without it perflab refuses | && ; > $VAR and globs outside --shell).")] = False,
+    reference: Annotated[str | None, typer.Option(
+        "--reference", help="Measure CMD first and compare every command with it.")] = None,
+    reference_name: Annotated[str | None, typer.Option(
+        "--reference-name", help="Name of the --reference command.")] = None,
+    order: Annotated[str, typer.Option(
+        "--order", help="interleaved (default: randomized blocks of every command) or sequential (each "
+        "command's setup, warm-up, runs, cleanup in turn, as hyperfine; for commands sharing state).")]
+    = "interleaved",
+    min_benchmarking_time: Annotated[float | None, typer.Option(
+        "--min-benchmarking-time", help="Adaptive: measure at least S seconds before stopping on "
+        "precision.")] = None,
     prepare: Annotated[list[str] | None, typer.Option(
         "--prepare", "-p", help="Run before every run, not timed (once for all, or once per command).")]
     = None,
@@ -119,6 +131,9 @@ def bench_command(
         "--setup", "-s", help="Run once before a command's runs.")] = None,
     cleanup: Annotated[list[str] | None, typer.Option(
         "--cleanup", "-c", help="Run once after a command's runs.")] = None,
+    conclude: Annotated[list[str] | None, typer.Option(
+        "--conclude", "-C", help="Run after every run, not timed (once for all, or once per command).")]
+    = None,
     timeout: Annotated[float | None, typer.Option(
         "--timeout", help="Kill a run (its whole process group) after S seconds; recorded as timed out.",
         show_default="none, a run may take as long as it takes")]
@@ -126,22 +141,29 @@ def bench_command(
     input_file: Annotated[str | None, typer.Option(
         "--input", metavar="<path>", help="File fed to each run's stdin.")] = None,
     show_output: Annotated[bool, typer.Option(
-        "--show-output", help="Show the commands' output (stderr).")] = False,
+        "--show-output", help="Show the commands' output on stdout (stderr with --json).")] = False,
+    output: Annotated[str | None, typer.Option(
+        "--output", metavar="WHERE", help="The commands' output: null (default), pipe, inherit (as "
+        "--show-output) or a FILE.")] = None,
     env: Annotated[list[str] | None, typer.Option(
         "--env", "-e", help="KEY=VALUE for the runs (repeatable).")] = None,
     name: Annotated[list[str] | None, typer.Option(
-        "--name", "--command-name", "-n", help="Name per command (repeatable).")] = None,
+        "--name", "--command-name", "-n", help="Name per command (repeatable: one for all, one per "
+        "command, or one per benchmark after parameter expansion).")] = None,
     parameter_list: Annotated[list[str] | None, typer.Option(
         "--parameter-list", "-L", metavar="NAME VALUES",
         help="Run with {NAME} = each comma-separated value (repeatable; cartesian product).")] = None,
     parameter_scan: Annotated[tuple[str, str, str] | None, typer.Option(
         "--parameter-scan", "-P", metavar="NAME LO HI", help="{NAME} = LO, LO+step, … HI.")] = None,
-    step: Annotated[str | None, typer.Option("--step", "-D", help="Step of --parameter-scan [1].")] = None,
+    step: Annotated[str | None, typer.Option(
+        "--step", "--parameter-step-size", "-D", help="Step of --parameter-scan [1].")] = None,
     metric: Annotated[list[str] | None, typer.Option(
         "--metric", help="NAME=REGEX[:UNIT[:higher|lower]]: a number parsed from each run's output "
         "(first capture group), analysed like time.")] = None,
-    ignore_failure: Annotated[bool, typer.Option("--ignore-failure", "-i",
-                                                 help="Keep going when a run fails.")] = False,
+    ignore_failure: Annotated[bool, typer.Option(
+        "--ignore-failure", "-i", help="Keep going when a run fails (=CODES: only these exit codes, e.g. "
+        "--ignore-failure=1,2); failed runs are reported apart, not in the statistics.")] = False,
+    ignore_failure_codes: Annotated[str | None, typer.Option("--ignore-failure-codes", hidden=True)] = None,
     keep_children: Annotated[bool, typer.Option(
         "--keep-children", help="Leave processes a run starts in the background running (by default "
         "they are killed when the run ends and counted in a 'left N processes running' note).")] = False,
@@ -160,6 +182,19 @@ def bench_command(
         "--export-markdown", metavar="<path>", help="Write a markdown table.")] = None,
     export_csv: Annotated[str | None, typer.Option(
         "--export-csv", metavar="<path>", help="Write CSV.")] = None,
+    export_asciidoc: Annotated[str | None, typer.Option(
+        "--export-asciidoc", metavar="<path>", help="Write an AsciiDoc table.")] = None,
+    export_orgmode: Annotated[str | None, typer.Option(
+        "--export-orgmode", metavar="<path>", help="Write an Emacs org-mode table ('-': stdout, for "
+        "every export).")] = None,
+    sort: Annotated[str, typer.Option(
+        "--sort", help="Table order: auto or command (as given), mean-time (fastest median first).")]
+    = "auto",
+    style: Annotated[str, typer.Option(
+        "--style", help="auto, full, basic (no colour, no progress), nocolor, color, none (no output).")]
+    = "auto",
+    time_unit: Annotated[str | None, typer.Option(
+        "--time-unit", "-u", help="Unit of the table: microsecond, millisecond or second.")] = None,
     save_baseline: Annotated[str | None, typer.Option(
         "--save-baseline", help="Save the result as baseline NAME.")] = None,
     baseline: Annotated[str | None, typer.Option(
@@ -172,36 +207,56 @@ def bench_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no table.")] = False,
     as_json: Annotated[bool, typer.Option(
         "--json", help="Print the result (with its analysis) as JSON.")] = False,
+    version: Annotated[bool, typer.Option(
+        "--version", "-V", is_eager=True, help="Print the version.")] = False,
 ) -> None:
     """Measure commands: warm-up, interleaved randomized blocks, adaptive run count, wall/user/sys time,
-    the workload's own peak memory and custom metrics; every result is stored."""
+    the workload's own peak memory and custom metrics; every result is stored. Takes hyperfine's options
+    (alias hyperfine='perflab bench' works).
+
+    Example: perflab bench --warmup 3 'gzip -k -f data' 'zstd -k -f data' --export-json -"""
+    if version:
+        from perflab import __version__
+
+        typer.echo(f"perflab {__version__}")
+        return
     from perflab.bench.options import BenchOptions
     from perflab.bench.scheduler import RunCount
+    from perflab.cli.bench_args import View, ignore_failure_option, output_target, shell_spec
     from perflab.errors import PerflabError
     from perflab.lab.bench_session import BenchRequest, BenchSession
     from perflab.report.reporters import JsonReporter, TerminalReporter, export_reporters
 
-    command_list = _commands(ctx, commands, name=name, shell=shell, parameter_list=parameter_list,
-                             parameter_scan=parameter_scan, step=step, prepare=prepare, setup=setup,
-                             cleanup=cleanup)
+    shell_choice, literal = shell_spec(shell, shell_program, no_shell)
+    command_list = _commands(ctx, commands, name=name, shell=shell_choice, literal=literal,
+                             parameter_list=parameter_list, parameter_scan=parameter_scan, step=step,
+                             hooks={"prepare": prepare, "setup": setup, "cleanup": cleanup,
+                                    "conclude": conclude},
+                             reference=reference, reference_name=reference_name)
     if runs is not None and (min_runs is not None or max_runs is not None):
         raise PerflabError("--runs fixes the run count; it cannot be combined with --min-runs/--max-runs")
     defaults = RunCount()
+    min_time = min_benchmarking_time or 0.0
     count = RunCount(runs=runs, min_runs=min_runs if min_runs is not None else defaults.min_runs,
                      max_runs=max_runs if max_runs is not None else max(defaults.max_runs, min_runs or 0),
-                     max_time_s=max_time if max_time is not None else defaults.max_time_s,
+                     max_time_s=max(max_time if max_time is not None else defaults.max_time_s, min_time),
                      target_precision=target_precision if target_precision is not None
-                     else defaults.target_precision)
+                     else defaults.target_precision, min_time_s=min_time)
+    view = View.from_options(style=style, sort=sort, time_unit=time_unit, quiet=quiet)
+    show_output, output = output_target(show_output, output)
     # str options (a Path annotation costs a pydantic adapter per call); same checks as before
     exports = [(Path(p) if p is not None else None, fmt) for p, fmt in
-               ((export_json, "json"), (export_markdown, "markdown"), (export_csv, "csv"))]
+               ((export_json, "json"), (export_markdown, "markdown"), (export_csv, "csv"),
+                (export_asciidoc, "asciidoc"), (export_orgmode, "orgmode"))]
     for path, _fmt in exports:
-        if path is not None and not path.parent.resolve().is_dir():
+        if path is not None and str(path) != "-" and not path.parent.resolve().is_dir():
             raise PerflabError(f"cannot export to {path}: directory {path.parent} does not exist")
     options = BenchOptions(
         count=count, warmup=warmup, seed=seed, timeout_s=timeout,
         input_path=str(Path(input_file)) if input_file is not None else None, show_output=show_output,
-        env=_parse_env(env), shell=shell, ignore_failure=ignore_failure, keep_children=keep_children,
+        env=_parse_env(env), shell=shell_choice, ignore_failure=ignore_failure_option(ignore_failure,
+                                                                                   ignore_failure_codes),
+        order=order, output=output, keep_children=keep_children,
         metrics=_parse_metrics(metric), tuning=_process_tuning(pin=pin, nice=nice, sched=sched,
                                                                membind=membind, interleave=interleave,
                                                                thp=thp, no_aslr=no_aslr),
@@ -216,10 +271,11 @@ def bench_command(
     store = Store.open(db)  # a bad URL fails before anything is measured
     session = BenchSession(request, store)  # an unknown baseline, too
 
-    reporters: list[Any] = list(export_reporters(exports))
+    files = export_reporters(exports, time_unit=view.time_unit, sort=view.sort)
+    reporters: list[Any] = list(files)
     if as_json:
         reporters.append(JsonReporter())
-    if quiet:  # no progress and no table: rich (~40 ms of imports) is not needed
+    if view.quiet:  # no progress and no table: rich (~40 ms of imports) is not needed
         import contextlib
 
         from perflab.bench.options import Observer
@@ -231,12 +287,15 @@ def bench_command(
 
         from perflab.bench.progress import ProgressObserver
 
-        err_console = Console(stderr=True)
-        reporters.append(TerminalReporter(err_console if as_json else Console()))
-        observing = ProgressObserver(err_console, enabled=True)
+        err_console = Console(stderr=True, no_color=view.no_color or None, force_terminal=view.force_color)
+        out_console = Console(no_color=view.no_color or None, force_terminal=view.force_color)
+        reporters.append(TerminalReporter(err_console if as_json else out_console, time_unit=view.time_unit,
+                                          sort=view.sort))
+        observing = ProgressObserver(err_console, enabled=view.progress,
+                                     output_console=None if as_json else out_console)
 
         def notice(text: str) -> None:
-            err_console.print(text, highlight=False)
+            err_console.print(text, highlight=False, markup=False)
 
     _cli_gc.measuring()
     with observing as observer:
@@ -244,6 +303,8 @@ def bench_command(
     outcome = session.conclude(reporters)
     for text in outcome.notices:
         notice(f"perflab: {text}")
+    for reporter in files:
+        notice(f"{reporter.fmt} export written to {reporter.where}")
     bench, bench_id = outcome.benchmark, outcome.bench_id
     if outcome.spill_path is not None:
         raise PerflabError(f"{outcome.save_error}; the {outcome.measured_runs} runs measured are kept in "
@@ -265,12 +326,14 @@ def bench_command(
                            exit_code=143 if sigterm else 130)
 
 
-def _commands(ctx: typer.Context, commands: list[str] | None, *, name: list[str] | None, shell: bool,
-              parameter_list: list[str] | None, parameter_scan: tuple[str, str, str] | None,
-              step: str | None, prepare: list[str] | None, setup: list[str] | None,
-              cleanup: list[str] | None) -> list[Any]:
+def _commands(ctx: typer.Context, commands: list[str] | None, *, name: list[str] | None,
+              shell: bool | list[str], literal: bool, parameter_list: list[str] | None,
+              parameter_scan: tuple[str, str, str] | None, step: str | None,
+              hooks: dict[str, list[str] | None], reference: str | None,
+              reference_name: str | None) -> list[Any]:
     """The command strings (or the argv after --) with their parameters expanded."""
     from perflab.bench.commands import expand, parse_parameter_list, parse_parameter_scan
+    from perflab.cli.bench_args import SEP
     from perflab.errors import PerflabError
 
     argv_command = ctx.meta.get(_ARGV_KEY)
@@ -279,7 +342,7 @@ def _commands(ctx: typer.Context, commands: list[str] | None, *, name: list[str]
         raise PerflabError("give commands either as quoted strings or after --, not both")
     parameters = []
     for item in parameter_list or []:
-        key, sep, values = item.partition(_SEP)
+        key, sep, values = item.partition(SEP)
         if not sep:
             raise PerflabError(f"--parameter-list {item}: expected two values, NAME and a,b,c")
         parameters.append(parse_parameter_list(key, values))
@@ -292,8 +355,8 @@ def _commands(ctx: typer.Context, commands: list[str] | None, *, name: list[str]
 
         usage_error(ctx, "no command to measure: perflab bench 'CMD' … or perflab bench -- CMD ARG…")
     return expand([argv_command] if argv_command is not None else templates, names=name or [],
-                  shell=shell, parameters=parameters, prepare=prepare or [], setup=setup or [],
-                  cleanup=cleanup or [])
+                  shell=shell, literal=literal, parameters=parameters, reference=reference,
+                  reference_name=reference_name, **{k: v or [] for k, v in hooks.items()})
 
 
 def _parse_env(items: list[str] | None) -> dict[str, str]:

@@ -46,7 +46,7 @@ def _print_report(report: object) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from perflab.kernel.audit import ABSENT, BUILTIN, MODULE, NOT_SET, AuditReport
+    from perflab.kernel.audit import ABSENT, BUILTIN, MODULE, MOVED, NOT_SET, NOT_YET, AuditReport
 
     assert isinstance(report, AuditReport)
     console = Console()
@@ -54,7 +54,8 @@ def _print_report(report: object) -> None:
     release = f" {report.release}" if report.release else ""
     console.print(f"[bold]Kernel audit[/bold] ({where}{release}): config {report.config}; "
                   f"modules: {report.modules_source}")
-    styles = {BUILTIN: "green", MODULE: "cyan", NOT_SET: "yellow", ABSENT: "dim"}
+    styles = {BUILTIN: "green", MODULE: "cyan", NOT_SET: "yellow", ABSENT: "dim", MOVED: "blue",
+              NOT_YET: "dim"}
     groups: dict[str, list] = {}
     for st in report.symbols:
         groups.setdefault(st.group, []).append(st)
@@ -67,7 +68,8 @@ def _print_report(report: object) -> None:
         for st in states:
             state = st.state if st.state != "value" else f"= {st.value}"
             style = styles.get(st.state, "")
-            detail = "" if st.state in ("value", ABSENT) else st.detail
+            plain_absent = st.state == ABSENT and st.detail.startswith("not in this config (")
+            detail = "" if st.state == "value" or plain_absent else st.detail
             table.add_row(f"CONFIG_{st.symbol}", f"[{style}]{state}[/{style}]" if style else state, detail,
                           st.what)
         console.print(table)

@@ -16,6 +16,12 @@ keeping what the listed modules and the fragments' y/m symbols depend on; (4) th
 on top; (5) --srctree resolves with the tree's own 'make olddefconfig' (run in a private build
 directory, the tree is only read) and checks every requested value: honoured / changed (with the
 reason) / absent. Without --srctree the result is an UNRESOLVED textual merge.
+
+A kernel tree is code: resolving runs its Kconfig ($(shell,...) calls), its Makefiles and scripts/kconfig
+as you. The tree must be owned by you or root (--trust-tree to skip that check) and of BASE's version
+(from BASE's header; --allow-version-mismatch to resolve anyway).
+
+Example: perflab kernel merge /boot/config-$(uname -r) hotpath.config -o .config --srctree /usr/src/linux
 """
 
 
@@ -36,6 +42,12 @@ def merge_command(
         "--srctree", help="Kernel source tree whose Kconfig resolves the result.")] = None,
     arch: Annotated[str | None, typer.Option("--arch", help="ARCH for the tree (default: this machine's).")]
     = None,
+    allow_version_mismatch: Annotated[bool, typer.Option(
+        "--allow-version-mismatch", help="Resolve even when BASE's kernel version (its header) is not the "
+        "tree's (Makefile).")] = False,
+    trust_tree: Annotated[bool, typer.Option(
+        "--trust-tree", help="Resolve with a tree owned by another user (it is code: it runs as you).")]
+    = False,
     strict: Annotated[bool, typer.Option(
         "--strict", help="Exit 3 when a requested value did not survive (needs --srctree).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
@@ -48,7 +60,8 @@ def merge_command(
         raise PerflabError("--strict needs --srctree: without the kernel's Kconfig no value can be checked")
     if out.resolve() == base.resolve():
         raise PerflabError(f"{out}: refusing to overwrite BASE; choose another -o")
-    result = merge(base, list(fragments), modprobed_db=modprobed_db, srctree=srctree, arch=arch)
+    result = merge(base, list(fragments), modprobed_db=modprobed_db, srctree=srctree, arch=arch,
+                   allow_version_mismatch=allow_version_mismatch, trust_tree=trust_tree)
     if srctree is not None:
         import gc
 
@@ -71,7 +84,7 @@ def merge_command(
 
 def _print_merge(result: object, out: Path) -> None:
     """Plain lines (one per symbol) so the report reads the same in a terminal, a log or grep."""
-    from perflab.kernel.merge import MergeResult
+    from perflab.kernel.merge import STATUSES, MergeResult
 
     assert isinstance(result, MergeResult)
     echo = typer.echo
@@ -91,6 +104,11 @@ def _print_merge(result: object, out: Path) -> None:
                 f"{m} ({'/'.join(s)})" for m, s in prune.not_enabled.items()))
         for symbol, why in prune.forced_for_fragment.items():
             echo(f"  kept CONFIG_{symbol}=m for the fragment ({why})")
+        if prune.restored:
+            echo(f"  {len(prune.restored)} pruned symbols came back to their BASE value (the kernel's "
+                 "Kconfig needs them):")
+            for symbol, why in prune.restored.items():
+                echo(f"    CONFIG_{symbol}  {why}".rstrip())
     if result.resolved:
         echo(f"resolved with: {' '.join(result.command)}")
     else:
@@ -102,6 +120,8 @@ def _print_merge(result: object, out: Path) -> None:
         actual = "(absent)" if row.actual is None else row.actual
         line = f"  {'CONFIG_' + row.symbol:<{width}} {row.requested:>3} -> {actual:<8} {row.status:<10}"
         reason = f" {row.reason}" if row.reason and row.status != "unresolved" else ""
+        if row.status == "not in BASE":
+            line = f"  {'CONFIG_' + row.symbol:<{width}} {row.requested:>3} -> {actual:<8} {'unresolved':<10}"
         echo(f"{line}{reason} [{row.source}]")
     lifts: dict[str, list[str]] = {}
     for row in result.rows:
@@ -112,27 +132,36 @@ def _print_merge(result: object, out: Path) -> None:
         echo("to get the requested values held down by their dependencies, add to a fragment:")
         for line, wanted_by in lifts.items():
             echo(f"  {line}  # for {', '.join(wanted_by)}")
-    shown = [e for e in result.side_effects if not e.from_pruning]
+    shown = [e for e in result.side_effects if not e.from_pruning and not e.toolchain]
+    toolchain = [e for e in result.side_effects if e.toolchain]
     if result.side_effects:
         promotions = sum(1 for e in shown if e.promotion)
         echo(f"side effects (not requested): {len(shown)}, {promotions} promoted m -> y:")
-        hidden = len(result.side_effects) - len(shown)
+        hidden = sum(1 for e in result.side_effects if e.from_pruning and not e.toolchain)
         if hidden:
             echo(f"  (+{hidden} options switched off because what they depend on was pruned; "
                  "--json lists them)")
-        width = max((len(e.symbol) for e in shown), default=0) + 7
-        for effect in shown:
-            before = "(unset)" if effect.before is None else effect.before or '""'
-            after = "(not written)" if effect.after is None else effect.after or '""'
-            mark = "  [m -> y]" if effect.promotion else ""
-            reason = f"  {effect.reason}" if effect.reason else ""
-            echo(f"  {'CONFIG_' + effect.symbol:<{width}} {before} -> {after}{mark}{reason}")
+        _print_effects(shown)
+    if toolchain:
+        echo(f"toolchain-dependent (this machine's compiler, assembler, linker, pahole or rustc decided "
+             f"them, not your requests; resolve where you build, or install the tool): {len(toolchain)}")
+        _print_effects(toolchain)
     for note in result.notes:
         echo(f"note: {note}")
-    counts = {s: sum(1 for r in result.rows if r.status == s)
-              for s in ("honoured", "changed", "absent", "unresolved")}
+    counts = {s: sum(1 for r in result.rows if r.status == s) for s in STATUSES}
     summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
     echo(f"wrote {out}: {summary or 'no requests'}")
+
+
+def _print_effects(effects: list) -> None:
+    width = max((len(e.symbol) for e in effects), default=0) + 7
+    for effect in effects:
+        before = "(unset)" if effect.before is None else effect.before or '""'
+        after = "(not written)" if effect.after is None else effect.after or '""'
+        mark = "  [m -> y]" if effect.promotion else ""
+        reason = f"  {effect.reason}" if effect.reason else ""
+        tool = f"  [{effect.toolchain}]" if effect.toolchain else ""
+        typer.echo(f"  {'CONFIG_' + effect.symbol:<{width}} {before} -> {after}{mark}{tool}{reason}")
 
 
 def diff_command(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -19,6 +20,7 @@ def register(app: typer.Typer) -> None:
     app.command("show")(show_command)
     app.command("compare")(compare_command)
     app.command("import")(import_command)
+    app.command("export")(export_command)
 
 
 def _print_json(data: Any) -> None:
@@ -52,7 +54,8 @@ def results_command(
         return
     table = Table(title=f"Benchmarks in {url}", title_justify="left")
     for col in ("ID", "Created (UTC)", "Kind", "Status", "Commands", "Runs", "Baselines"):
-        table.add_column(col, justify="right" if col in ("ID", "Runs") else "left", overflow="fold")
+        table.add_column(col, justify="right" if col in ("ID", "Runs") else "left", overflow="fold",
+                         no_wrap=col in ("ID", "Created (UTC)", "Runs"))  # a timestamp stays whole
     for r in rows:
         names = ", ".join(r.commands[:4]) + (f", … (+{len(r.commands) - 4})" if len(r.commands) > 4 else "")
         table.add_row(str(r.id), r.created_at, r.kind, r.status, names, str(r.runs), ", ".join(r.baselines))
@@ -173,20 +176,30 @@ def compare_command(
     alpha: Annotated[float, typer.Option("--alpha", help="Significance level.")] = 0.05,
     noise: Annotated[float, typer.Option(
         "--noise", help="Noise band as a fraction: changes within ±noise are never called a change.")] = 0.01,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Compare commands that match by neither name nor command line (by position); "
+        "the result is labelled forced.")] = False,
+    seed: Annotated[int | None, typer.Option(
+        "--seed", help="Seed of the bootstrap (default: derived from the data, so the same results "
+        "always print the same figures).")] = None,
     fail_on_regression: Annotated[bool, typer.Option(
         "--fail-on-regression", help="Exit 1 when any comparison's verdict is 'slower' (Holm-corrected, "
         "the whole CI beyond the --noise band): a CI gate on two stored results.")] = False,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Compare B against A: ratio of medians with its CI, p-value (Holm when several) and a verdict."""
+    """Compare B against A: ratio of medians with its CI, p-value (Holm when several) and a verdict.
+    Commands are matched by name or command line.
+
+    Example: perflab compare base 12"""
     from perflab.analysis.benchmark import compare_benchmarks
     from perflab.store.db import Store
 
     with Store.open(db) as store:
         first = store.resolve(a)
         second = store.resolve(b)
-    result = compare_benchmarks(first, second, metric=metric, alpha=alpha, noise=noise)
+    result = compare_benchmarks(first, second, metric=metric, alpha=alpha, noise=noise, force=force,
+                                seed=seed)
     if as_json:
         _print_json(result)
     else:
@@ -206,25 +219,76 @@ def compare_command(
 
 
 def import_command(
-    path: Annotated[str, typer.Argument(metavar="FILE.json", help="hyperfine --export-json file.")],
+    path: Annotated[str, typer.Argument(
+        metavar="FILE.json", help="hyperfine --export-json or pyperf JSON file.")],
     baseline: Annotated[str | None, typer.Option(
         "--save-baseline", help="Also save the import as baseline NAME.")] = None,
     db: DbOption = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Import a hyperfine JSON export into the store (raw times, exit codes, memory, parameters)."""
-    from perflab.analysis.benchmark import analyze
-    from perflab.report.export import import_hyperfine_json
-    from perflab.store.db import Store
+    """Import a hyperfine JSON export (raw times, exit codes, memory, parameters) or a pyperf JSON file
+    into the store; importing the same file again is warned about.
 
-    bench = import_hyperfine_json(path)  # validated before the store is touched
+    Example: perflab import results.json --save-baseline before"""
+    import sys
+
+    from perflab.analysis.benchmark import analyze
+    from perflab.store.db import Store
+    from perflab.store.jsonio import import_result_file
+
+    bench = import_result_file(path)  # validated before the store is touched
     bench.analysis = analyze(bench)
     with Store.open(db) as store:
+        before = store.imports_of(bench.settings["source_sha256"])
         bench_id = store.save(bench)
         if baseline:
             store.set_baseline(baseline, bench_id)
         url = store.url
     runs = sum(len(c.runs) for c in bench.commands)
+    if before:
+        print(f"perflab: warning: {path} was imported before as "
+              f"{', '.join(f'#{i}' for i in before)} (same content); imported again as #{bench_id}",
+              file=sys.stderr)
+    if as_json:
+        _print_json({"id": bench_id, "file": path, "format": bench.settings["imported_from"],
+                     "commands": [c.name for c in bench.commands], "runs": runs, "store": url,
+                     "baseline": baseline, "imported_before_as": before})
+        return
     typer.echo(
-        f"imported {path}: {len(bench.commands)} command(s), {runs} runs → #{bench_id} in {url}"
-        + (f" (baseline {baseline!r})" if baseline else "")
+        f"imported {path} ({bench.settings['imported_from']}): {len(bench.commands)} command(s), {runs} runs "
+        f"→ #{bench_id} in {url}" + (f" (baseline {baseline!r})" if baseline else "")
     )
+
+
+EXPORT_FORMATS = {"json": "perflab", "hyperfine": "json", "markdown": "markdown", "asciidoc": "asciidoc",
+                  "orgmode": "orgmode", "csv": "csv"}
+
+
+def export_command(
+    benchmark_id: Annotated[str, typer.Argument(
+        metavar="ID", help="Benchmark id, baseline name or JSON file.")],
+    fmt: Annotated[str, typer.Option(
+        "--format", "-f", help="json (perflab's full result), hyperfine (hyperfine's JSON schema), markdown, "
+        "asciidoc, orgmode or csv.")] = "json",
+    output: Annotated[str, typer.Option(
+        "--output", "-o", metavar="FILE", help="Write to FILE (atomically) instead of stdout.")] = "-",
+    db: DbOption = None,
+) -> None:
+    """Export a stored result again, in any format ``bench`` exports.
+
+    Example: perflab export 12 --format hyperfine -o results.json"""
+    import sys
+
+    from perflab.errors import PerflabError
+    from perflab.report.export import export_benchmark
+    from perflab.store.db import Store
+
+    if fmt not in EXPORT_FORMATS:
+        raise PerflabError(f"--format {fmt}: choose from {', '.join(EXPORT_FORMATS)}")
+    if output != "-" and not Path(output).parent.resolve().is_dir():
+        raise PerflabError(f"cannot export to {output}: directory {Path(output).parent} does not exist")
+    with Store.open(db) as store:
+        bench = store.resolve(benchmark_id)
+    where = export_benchmark(bench, output, EXPORT_FORMATS[fmt])
+    if where != "stdout":
+        print(f"{fmt} export of {benchmark_id} written to {where}", file=sys.stderr)

@@ -19,10 +19,7 @@ _JSON = typer.Option(False, "--json", help="Machine-readable output.")
 def _console() -> Any:
     from rich.console import Console
 
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=200)
-    return console
+    return Console()  # the terminal's width, COLUMNS, or 80 in a pipe: the tables fold, nothing is cut
 
 
 def _table(title: str, columns: list[str]) -> Any:

@@ -111,12 +111,12 @@ def try_(
 
     try:
         result = run_trial(argv, candidates, options, events=Progress(),
-                           tuning=None if tuning.is_empty() else tuning)
+                           tuning=None if tuning.is_empty() else tuning, store=store)
     except RunFailed as error:  # before anything was measured (a --setup-like hook)
         raise PerflabError(error.message + tune_failure_hints(error.remedies),
                            exit_code=error.exit_code) from None
     bench = result.benchmark
-    bench_id = store.save(bench)
+    bench_id = result.bench_id
     from rich.console import Console
 
     if as_json:
@@ -148,13 +148,13 @@ def _print(result: Any, console: Any) -> None:
         for knob, why in knobs.items():
             console.print(f"not tried in {label}: {knob} ({why})", highlight=False)
     variants = Table(title="Medians per variant (95 % CI)", title_justify="left")
-    variants.add_column("variant")
+    variants.add_column("variant", overflow="fold")
     variants.add_column("settings in force", overflow="fold")
-    variants.add_column("runs")
-    variants.add_column("wall")
+    variants.add_column("runs", overflow="fold")
+    variants.add_column("wall", overflow="fold")
     metric_units = {m.name: m.unit for m in (bench.commands[0].metrics if bench.commands else [])}
     for name in metric_units:
-        variants.add_column(name)
+        variants.add_column(name, overflow="fold")
     for command in bench.commands:
         ok = [r for r in command.runs if r.ok]
         cells = [command.name, ", ".join(f"{k}={v}" for k, v in command.parameters.items()), str(len(ok))]

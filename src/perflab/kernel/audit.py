@@ -14,7 +14,7 @@ from pathlib import Path
 
 from perflab.errors import PerflabError
 from perflab.kernel.config import KernelConfig, running_config
-from perflab.kernel.hotpath import AlgorithmSpec, Group, SymbolSpec
+from perflab.kernel.hotpath import AlgorithmSpec, Group, Lineage, SymbolSpec
 from perflab.kernel.modules import LoadedModule, ModuleTree
 from perflab.kernel.proc_crypto import CryptoDriver, drivers_for
 
@@ -23,6 +23,8 @@ BUILTIN = "builtin"
 MODULE = "module"
 NOT_SET = "not set"
 ABSENT = "absent"
+MOVED = "moved"  # absent, but a successor symbol is in the config (the job moved there)
+NOT_YET = "not yet"  # absent, a newer symbol whose predecessor is in the config
 VALUE = "value"  # a string/int/hex symbol
 
 
@@ -113,11 +115,18 @@ def _module_detail(spec: SymbolSpec, value: str, src: Sources) -> str:
     return ""
 
 
-def symbol_state(group: str, spec: SymbolSpec, src: Sources) -> SymbolState:
+def symbol_state(group: str, spec: SymbolSpec, src: Sources, lineage: Lineage | None = None) -> SymbolState:
     value = src.config.get(spec.name)
     if value is None:
+        kind, history = lineage.relation(spec.name, src.config.as_dict()) if lineage else ("", "")
         state, detail = ABSENT, ("not in this config (no such symbol in this version, "
                                  "or a hidden symbol nothing selected)")
+        if kind == "moved":
+            state, detail = MOVED, history
+        elif kind == "newer":
+            state, detail = NOT_YET, history
+        elif history:
+            detail = f"not in this config; {history}"
     elif value == "n":
         state, detail = NOT_SET, ""
     elif value == "y":
@@ -133,12 +142,20 @@ def _matches(driver: str, patterns: list[str]) -> bool:
     return any(fnmatch.fnmatchcase(driver, pattern) for pattern in patterns)
 
 
-def classify_driver(driver: str, spec: AlgorithmSpec, config: KernelConfig) -> tuple[str, str]:
+def present_successor(symbol: str, config: KernelConfig, lineage: Lineage | None) -> str:
+    """``symbol`` if the config has it, else the first of its successors it has (else ``symbol``)."""
+    if symbol in config or lineage is None:
+        return symbol
+    return next((new for new, _ in lineage.successors(symbol) if new in config), symbol)
+
+
+def classify_driver(driver: str, spec: AlgorithmSpec, config: KernelConfig,
+                    lineage: Lineage | None = None) -> tuple[str, str]:
     """(kind, reason) for one driver name of ``spec.name``."""
     if _matches(driver, spec.accelerated):
         return "accelerated", "CPU-specific driver"
     if _matches(driver, spec.library):
-        symbol = spec.library_symbol
+        symbol = present_successor(spec.library_symbol, config, lineage) if spec.library_symbol else None
         value = config.get(symbol) if symbol else None
         if value == "y":
             return "accelerated", f"lib/crypto wrapper with CONFIG_{symbol}=y (arch code chosen at boot)"
@@ -149,7 +166,8 @@ def classify_driver(driver: str, spec: AlgorithmSpec, config: KernelConfig) -> t
     return "unclassified", "driver not listed in the group data"
 
 
-def algorithm_state(group: str, spec: AlgorithmSpec, src: Sources) -> AlgorithmState:
+def algorithm_state(group: str, spec: AlgorithmSpec, src: Sources,
+                    lineage: Lineage | None = None) -> AlgorithmState:
     assert src.crypto is not None
     found = drivers_for(src.crypto, spec.name)
     others = [{"driver": d.driver, "priority": d.priority, "module": d.module, "selftest": d.selftest}
@@ -159,7 +177,7 @@ def algorithm_state(group: str, spec: AlgorithmSpec, src: Sources) -> AlgorithmS
                   else "no driver in /proc/crypto: not built, or its module is not loaded")
         return AlgorithmState(group, spec.name, None, None, None, "not registered", reason, others)
     best = found[0]
-    kind, reason = classify_driver(best.driver, spec, src.config)
+    kind, reason = classify_driver(best.driver, spec, src.config, lineage)
     return AlgorithmState(group, spec.name, best.driver, best.priority, best.module, kind, reason, others)
 
 
@@ -189,15 +207,20 @@ def _enabled(value: str | None) -> bool:
     return value in ("y", "m")
 
 
-def feature_findings(group: Group, src: Sources, algorithms: dict[str, AlgorithmState]) -> list[Finding]:
-    """CPU flags present while none of the symbols that would use them is enabled."""
+def feature_findings(group: Group, src: Sources, algorithms: dict[str, AlgorithmState],
+                     lineage: Lineage | None = None) -> list[Finding]:
+    """CPU flags present while none of the symbols that would use them (or their successors in newer
+    kernels) is enabled."""
     findings: list[Finding] = []
     if src.cpu_flags is None:
         return findings
     for feature in group.features:
         if feature.flag not in src.cpu_flags:
             continue
-        values = {s: src.config.get(s) for s in feature.symbols}
+        symbols = list(feature.symbols)
+        for name in feature.symbols:
+            symbols += [new for new, _ in (lineage.successors(name) if lineage else []) if new not in symbols]
+        values = {s: src.config.get(s) for s in symbols}
         present = {s: v for s, v in values.items() if v is not None}
         if any(_enabled(v) for v in present.values()):
             continue
@@ -209,7 +232,7 @@ def feature_findings(group: Group, src: Sources, algorithms: dict[str, Algorithm
             kind = "cpu-feature-unused"
         else:
             message = (f"CPU has {feature.flag}{what} but no symbol for it exists in this config "
-                       f"(looked for {', '.join('CONFIG_' + s for s in feature.symbols)})")
+                       f"(looked for {', '.join('CONFIG_' + s for s in symbols)})")
             kind = "no-symbol"
         runs = []
         for name in feature.algorithms:
@@ -222,7 +245,7 @@ def feature_findings(group: Group, src: Sources, algorithms: dict[str, Algorithm
                 runs.append(f"{name} runs on {algo.driver} ({algo.kind}, priority {algo.priority})")
         if runs:
             message += "; " + "; ".join(runs)
-        findings.append(Finding(group.name, kind, message, feature.flag, list(feature.symbols)))
+        findings.append(Finding(group.name, kind, message, feature.flag, symbols))
     return findings
 
 
@@ -262,15 +285,17 @@ def audit(groups: list[Group], src: Sources) -> AuditReport:
     symbols: list[SymbolState] = []
     algorithms: list[AlgorithmState] = []
     findings: list[Finding] = []
+    lineage = Lineage.of(groups)
     if src.crypto is not None:
-        algorithms = [algorithm_state(group.name, spec, src) for group in groups for spec in group.algorithms]
+        algorithms = [algorithm_state(group.name, spec, src, lineage) for group in groups
+                      for spec in group.algorithms]
     by_name = {algo.algorithm: algo for algo in algorithms}
     for algo in algorithms:
         _explain_template(algo, by_name, src.config)
     for group in groups:
-        states = [symbol_state(group.name, spec, src) for spec in group.symbols]
+        states = [symbol_state(group.name, spec, src, lineage) for spec in group.symbols]
         symbols.extend(states)
-        findings.extend(feature_findings(group, src, by_name))
+        findings.extend(feature_findings(group, src, by_name, lineage))
         findings.extend(module_findings(states, src))
     return AuditReport(config=src.config_label, running=src.running, release=src.release,
                        modules_enabled=modules_enabled, modules_source=modules_source, symbols=symbols,
@@ -304,7 +329,9 @@ def gather_sources(config: Path | None = None, modules_dir: Path | None = None, 
         src.cpu_flags = read_cpu_flags(cpuinfo or PROC_CPUINFO)
         src.crypto = read_proc_crypto(proc_crypto or PROC_CRYPTO)
         return src
-    src = Sources(KernelConfig.load(config), str(config), running=False)
+    loaded = KernelConfig.load(config)
+    header = loaded.header()
+    src = Sources(loaded, str(config), running=False, release=header[1] if header else None)
     if modules_dir is not None:
         src.tree = ModuleTree.load(modules_dir)
     if cpuinfo is not None:

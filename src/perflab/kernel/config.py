@@ -41,6 +41,7 @@ _INT_RE = re.compile(r"-?[0-9]+\Z")
 _HEX_RE = re.compile(r"0[xX][0-9a-fA-F]+\Z")
 _FAST_TRISTATE_RE = re.compile(r"CONFIG_([A-Za-z0-9_]+)=([ymn])\Z")
 _NOT_SET_PREFIX = "# CONFIG_"
+_HEADER_RE = re.compile(r"# Linux/(\S+) (\S+) Kernel Configuration\s*\Z")
 #: Largest .config (or fragment) read, compressed or not: Debian's full config is ~300 KB.
 CONFIG_LIMIT = 16 * 1024 * 1024
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -231,6 +232,16 @@ class KernelConfig:
         """The value of ``symbol`` (``"n"`` for 'is not set'), ``default`` when the file lacks it."""
         entry = self._index.get(canonical(symbol))
         return entry.value if entry is not None else default
+
+    def header(self) -> tuple[str, str] | None:
+        """(arch, kernel version) from the header conf writes (``# Linux/x86 6.12.117 Kernel
+        Configuration``), None when the file has none (a fragment, a hand-written file)."""
+        for line in self._lines[:12]:
+            if isinstance(line, str):
+                match = _HEADER_RE.match(line)
+                if match:
+                    return match.group(1), match.group(2)
+        return None
 
     def entry(self, symbol: str) -> Symbol | None:
         """The full record (value, kind, line) or None."""

@@ -28,6 +28,9 @@ class SymbolSpec:
     name: str  # without CONFIG_
     modules: list[str] = field(default_factory=list)  # module names it builds (when =m)
     what: str = ""
+    moved_to: list[str] = field(default_factory=list)  # the symbols that took its job in newer kernels
+    moved_in: str = ""  # the kernel version (about) where it was replaced by ``moved_to``
+    since: str = ""  # the version that introduced it, for a symbol with no predecessor
 
 
 @dataclass
@@ -60,7 +63,8 @@ class Group:
 _TABLES = {"group", "symbol", "feature", "algorithm"}
 _KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
     "group": {"name": str, "title": str},
-    "symbol": {"name": str, "modules": list, "what": str},
+    "symbol": {"name": str, "modules": list, "what": str, "moved_to": list, "moved_in": str,
+               "since": str},
     "feature": {"flag": str, "symbols": list, "what": str, "algorithms": list},
     "algorithm": {"name": str, "accelerated": list, "generic": list, "library": list, "library_symbol": str},
 }
@@ -114,7 +118,7 @@ def _check_entry(entry: Any, table: str, index: int | None, path: str, where: _L
     for key in _REQUIRED[table]:
         if key not in entry:
             raise PerflabError(f"{path}:{where.header(table, index)}: {label} lacks {key!r}")
-    symbol_keys = {"symbol": ("name",), "feature": ("symbols",), "algorithm": ("library_symbol",)}
+    symbol_keys = {"symbol": ("name", "moved_to"), "feature": ("symbols",), "algorithm": ("library_symbol",)}
     for key in symbol_keys.get(table, ()):
         if key in entry:
             names = entry[key] if isinstance(entry[key], list) else [entry[key]]
@@ -156,7 +160,9 @@ def parse_groups(text: str, path: str) -> Group:
     for i, entry in enumerate(data.get("symbol", [])):
         entry = _check_entry(entry, "symbol", i, path, where)
         modules = [module_name(m) for m in entry.get("modules", [])]
-        group.symbols.append(SymbolSpec(canonical(entry["name"]), modules, entry.get("what", "")))
+        group.symbols.append(SymbolSpec(canonical(entry["name"]), modules, entry.get("what", ""),
+                                        [canonical(m) for m in entry.get("moved_to", [])],
+                                        entry.get("moved_in", ""), entry.get("since", "")))
     for i, entry in enumerate(data.get("feature", [])):
         entry = _check_entry(entry, "feature", i, path, where)
         if not entry["symbols"]:
@@ -233,3 +239,79 @@ def load_groups(extra_files: list[Path] | None = None, cwd: Path | None = None,
     for path in extra_files or []:
         merge_group(groups, load_group_file(path))
     return list(groups.values())
+
+
+@dataclass
+class Lineage:
+    """Which symbols replaced which across kernel versions (6.1 → 7.x), from the groups' ``moved_to``:
+    an old symbol absent from a newer config has "moved", a new one absent from an older config is
+    "not yet" there."""
+
+    moved_to: dict[str, list[str]] = field(default_factory=dict)
+    moved_in: dict[str, str] = field(default_factory=dict)
+    since: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, groups: list[Group]) -> Lineage:
+        lineage = cls()
+        for group in groups:
+            for spec in group.symbols:
+                if spec.since:
+                    lineage.since[spec.name] = spec.since
+                if spec.moved_to:
+                    lineage.moved_to[spec.name] = list(spec.moved_to)
+                    lineage.moved_in[spec.name] = spec.moved_in
+        return lineage
+
+    def successors(self, name: str) -> list[tuple[str, str]]:
+        """(newer symbol, version it took over) in replacement order, following chains
+        (POLYVAL_CLMUL_NI → LIB_POLYVAL_ARCH → LIB_GF128HASH_ARCH)."""
+        found: list[tuple[str, str]] = []
+        queue = [name]
+        while queue:
+            current = queue.pop(0)
+            for new in self.moved_to.get(current, []):
+                if new != name and all(new != f for f, _ in found):
+                    found.append((new, self.moved_in.get(current, "")))
+                    queue.append(new)
+        return found
+
+    def predecessors(self, name: str) -> list[tuple[str, str]]:
+        """(older symbol, version it was replaced in), nearest first."""
+        found: list[tuple[str, str]] = []
+        queue = [name]
+        while queue:
+            current = queue.pop(0)
+            for old, news in self.moved_to.items():
+                if current in news and old != name and all(old != f for f, _ in found):
+                    found.append((old, self.moved_in.get(old, "")))
+                    queue.append(old)
+        return found
+
+    def relation(self, name: str, values: dict[str, str]) -> tuple[str, str]:
+        """(kind, text) of what the groups know about ``name``, absent from a config with ``values``:
+        ``moved`` (a successor is in the config), ``newer`` (a predecessor is), ``replaced`` / ``new``
+        (known history, nothing of it in the config), or ``("", "")``."""
+        for new, version in self.successors(name):
+            if new in values:
+                return "moved", f"moved to CONFIG_{new}{_around(version)} (CONFIG_{new}={values[new]} here)"
+        for old, version in self.predecessors(name):
+            if old in values:
+                return "newer", (f"newer symbol: replaced CONFIG_{old}{_around(version)} "
+                                 f"(CONFIG_{old}={values[old]} here)")
+        successors = self.successors(name)
+        if successors:
+            new, version = successors[0]
+            return "replaced", f"replaced by CONFIG_{new}{_around(version)}"
+        predecessors = self.predecessors(name)
+        if predecessors:
+            old, version = predecessors[0]
+            return "replaced", f"newer symbol: replaced CONFIG_{old}{_around(version)}"
+        if name in self.since:
+            return "new", f"new in {self.since[name]}"
+        return "", ""
+
+
+def _around(version: str) -> str:
+    return f" around {version}" if version else ""
+

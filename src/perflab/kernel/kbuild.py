@@ -17,9 +17,11 @@ from pathlib import Path
 
 from perflab.kernel.modules import module_name
 
-_ASSIGN_RE = re.compile(r"\s*([A-Za-z0-9_.$()/-]+)\s*(?:\+=|:=|\?=|=)(.*)")
-_OBJ_CONFIG_RE = re.compile(r"obj-\$\(CONFIG_([A-Za-z0-9_]+)\)\Z")
-_PART_CONFIG_RE = re.compile(r"(.+?)-\$\(CONFIG_([A-Za-z0-9_]+)\)\Z")
+# make expands $(CONFIG_X) and ${CONFIG_X} alike; both occur (drivers/thunderbolt: obj-${CONFIG_USB4}),
+# and streamline_config.pl accepts both.
+_ASSIGN_RE = re.compile(r"\s*([A-Za-z0-9_.${}()/-]+)\s*(?:\+=|:=|\?=|=)(.*)")
+_OBJ_CONFIG_RE = re.compile(r"obj-\$(?:\(CONFIG_([A-Za-z0-9_]+)\)|\{CONFIG_([A-Za-z0-9_]+)\})\Z")
+_PART_CONFIG_RE = re.compile(r"(.+?)-\$(?:\(CONFIG_([A-Za-z0-9_]+)\)|\{CONFIG_([A-Za-z0-9_]+)\})\Z")
 _PART_PLAIN_RE = re.compile(r"(.+?)-(y|objs|m)\Z")
 _SKIP_DIRS = {".git", "Documentation", "tools", "samples", "usr", "LICENSES", "scripts"}
 
@@ -72,7 +74,7 @@ def _read_makefile(path: Path, rel_dir: str, modules: dict[str, ModuleInfo],
     rel_file = f"{rel_dir}/{path.name}" if rel_dir else path.name
     parts: dict[str, set[str]] = defaultdict(set)  # composite object → feature symbols
     for line in _logical_lines(text):
-        if "=" not in line or ("obj-" not in line and "-$(CONFIG_" not in line):
+        if "=" not in line or ("obj-" not in line and "-$(CONFIG_" not in line and "-${CONFIG_" not in line):
             continue
         match = _ASSIGN_RE.match(line)
         if match is None:
@@ -82,13 +84,13 @@ def _read_makefile(path: Path, rel_dir: str, modules: dict[str, ModuleInfo],
         obj_match = _OBJ_CONFIG_RE.match(target)
         symbol: str | None
         if obj_match is not None:
-            symbol = obj_match.group(1)
+            symbol = obj_match.group(1) or obj_match.group(2)
         elif target in ("obj-y", "obj-m"):
             symbol = None
         else:
             part = _PART_CONFIG_RE.match(target)
             if part is not None:
-                parts[module_name(part.group(1))].add(part.group(2))
+                parts[module_name(part.group(1))].add(part.group(2) or part.group(3))
             continue
         for word in objects:
             if word.endswith("/"):

@@ -379,3 +379,54 @@ def fix_works(kconf: KernelKconfig, name: str, requested: str, lines: list[str])
         symbol, _, value = line[len("CONFIG_"):].partition("=")
         kconf.syms[symbol].set_value(value)
     return (kconf.syms[name].str_value or "n") == requested
+
+
+# -- toolchain-dependent values ----------------------------------------------------------------
+
+_MACRO_RE = re.compile(r"\$\((\w[\w-]*)")
+_TREE_MACROS = {"SRCARCH", "ARCH", "SUBARCH", "KERNELVERSION", "srctree", "UNAME_RELEASE"}
+
+
+def _definition_text(root: Path, node: kconfiglib.MenuNode, files: dict[str, list[str]]) -> str:
+    """The raw lines of one ``config`` entry (before kconfiglib expanded its ``$(...)`` macros)."""
+    lines = files.get(node.filename)
+    if lines is None:
+        try:
+            lines = (root / node.filename).read_text(encoding="utf-8", errors="replace").split("\n")
+        except OSError:
+            lines = []
+        files[node.filename] = lines
+    body = []
+    for line in lines[node.linenr:]:  # linenr is 1-based: this starts after the `config` line
+        if line and not line[0].isspace():
+            break
+        body.append(line)
+    return "\n".join(body)
+
+
+def toolchain_derived(kconf: KernelKconfig, root: Path, names: set[str]) -> dict[str, str]:
+    """Which of ``names`` take their value from the build machine's tools: their Kconfig entry calls a
+    macro (``$(cc-option,...)``, ``$(shell,...pahole-version.sh...)``, ``$(CC_VERSION_TEXT)``...)
+    that runs or asks the compiler, assembler, linker, pahole or rustc. Maps symbol → first macro."""
+    found: dict[str, str] = {}
+    files: dict[str, list[str]] = {}
+    for name in sorted(names):
+        sym = kconf.syms.get(name)
+        if sym is None:
+            continue
+        for node in sym.nodes:
+            text = _definition_text(root, node, files)
+            macros = [m for m in _MACRO_RE.findall(text) if m not in _TREE_MACROS]
+            if macros:
+                found[name] = macros[0]
+                break
+    return found
+
+
+def needs_of(sym: kconfiglib.Symbol) -> set[str]:
+    """Every symbol a symbol's value can hang on: ``depends on``, defaults and their conditions, selects."""
+    exprs = [sym.direct_dep, sym.rev_dep, sym.weak_rev_dep]
+    for value, cond in sym.defaults:
+        exprs += [value, cond]
+    return {item.name for expr in exprs for item in kconfiglib.expr_items(expr)
+            if isinstance(item, kconfiglib.Symbol) and not item.is_constant}

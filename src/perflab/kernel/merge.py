@@ -27,6 +27,8 @@ from perflab.kernel.config import KernelConfig
 UNRESOLVED_HEADER = ("# perflab kernel merge: UNRESOLVED textual merge (no --srctree): dependencies "
                      "not checked;\n# run 'make olddefconfig' in the kernel tree before building.\n")
 _TRI = {"n": 0, "m": 1, "y": 2}
+STATUSES = ("honoured", "changed", "absent", "unresolved", "not in BASE")
+NOT_IN_BASE = "not in BASE: may not exist in this kernel version"
 
 
 @dataclass
@@ -53,7 +55,7 @@ class Row:
     symbol: str
     requested: str
     actual: str | None  # None: absent from this tree
-    status: str  # honoured | changed | absent | unresolved
+    status: str  # honoured | changed | absent | unresolved | not in BASE
     reason: str
     source: str
     held_by: list[str] = field(default_factory=list)  # NAME=value of the dependencies capping a y/m
@@ -71,6 +73,7 @@ class SideEffect:
     reason: str
     promotion: bool  # m → y
     from_pruning: bool = False  # switched off because a symbol it depends on was pruned
+    toolchain: str = ""  # why this machine's tools decide it ('' when they do not)
 
 
 @dataclass
@@ -95,7 +98,7 @@ class MergeResult:
         data = asdict(self)
         data.pop("text")
         data["status_counts"] = {s: sum(1 for r in self.rows if r.status == s)
-                                 for s in ("honoured", "changed", "absent", "unresolved")}
+                                 for s in STATUSES}
         return data
 
 
@@ -129,6 +132,56 @@ def _collect_requests(base: KernelConfig, fragments: list[KernelConfig]) -> tupl
     return requests, redefinitions
 
 
+def _history(symbol: str, values: dict[str, str]) -> str:
+    """What the hot-path groups know about a symbol missing from a config (moved, renamed, new)."""
+    from perflab.kernel.hotpath import Lineage, load_groups
+
+    return Lineage.of(load_groups()).relation(symbol, values)[1]
+
+
+def _textual_rows(requests: dict[str, Request], base_values: dict[str, str]) -> list[Row]:
+    """Without a tree nothing is checked, but a symbol BASE does not mention at all is worth a word:
+    it may not exist in this kernel version (and the groups may know what replaced it)."""
+    rows = []
+    for r in requests.values():
+        if r.symbol in base_values:
+            rows.append(Row(r.symbol, r.value, r.value, "unresolved", "no --srctree: not checked", r.source))
+            continue
+        history = _history(r.symbol, base_values)
+        reason = f"{NOT_IN_BASE}; {history}" if history else NOT_IN_BASE
+        rows.append(Row(r.symbol, r.value, r.value, "not in BASE", reason, r.source))
+    return rows
+
+
+def _major_minor(version: str) -> tuple[int, int] | None:
+    match = re.match(r"(\d+)\.(\d+)", version)
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def _check_versions(base: KernelConfig, root: Path, allow: bool, notes: list[str]) -> None:
+    """BASE (its ``# Linux/x86 6.12.117 Kernel Configuration`` header) and the tree (its Makefile)
+    must be the same VERSION.PATCHLEVEL: Kconfig symbols appear, vanish and change between releases,
+    so resolving against another version silently drops or changes values."""
+    from perflab.kernel.kconfig_explain import kernel_version
+
+    header = base.header()
+    tree_version = kernel_version(root)
+    if header is None:
+        notes.append(f"BASE has no '# Linux/<arch> <version> Kernel Configuration' header: its version "
+                     f"was not checked against the tree's {tree_version}")
+        return
+    base_version = header[1]
+    if _major_minor(base_version) == _major_minor(tree_version):
+        if base_version.split("-")[0] != tree_version.split("-")[0]:
+            notes.append(f"BASE is Linux {base_version}, the tree {tree_version} (same series)")
+        return
+    message = (f"{base.path}: BASE is a Linux {base_version} config but {root} is Linux {tree_version}: "
+               "symbols differ between versions")
+    if not allow:
+        raise PerflabError(f"{message}; use the matching tree or pass --allow-version-mismatch")
+    notes.append(f"VERSION MISMATCH (allowed): {message}")
+
+
 def _defined_by_scan(srctree: Path) -> set[str]:
     """Every ``config``/``menuconfig`` name in the tree's Kconfig files (fallback without kconfiglib)."""
     names: set[str] = set()
@@ -145,8 +198,12 @@ def _defined_by_scan(srctree: Path) -> set[str]:
 
 
 def merge(base_path: str | Path, fragment_paths: list[str | Path], *, modprobed_db: str | Path | None = None,
-          srctree: str | Path | None = None, arch: str | None = None) -> MergeResult:
-    """Merge and (with ``srctree``) resolve; never writes anything but temporary files."""
+          srctree: str | Path | None = None, arch: str | None = None, allow_version_mismatch: bool = False,
+          trust_tree: bool = False) -> MergeResult:
+    """Merge and (with ``srctree``) resolve; never writes anything but temporary files.
+
+    ``srctree`` must be owned by this user or root (it is code that runs) unless ``trust_tree``, and
+    of BASE's kernel version (from BASE's header) unless ``allow_version_mismatch``."""
     import time
 
     clock = time.perf_counter()
@@ -156,12 +213,16 @@ def merge(base_path: str | Path, fragment_paths: list[str | Path], *, modprobed_
     result = MergeResult("", False, str(base_path), [str(p) for p in fragment_paths], redefinitions,
                          list(requests.values()), [])
     merged = base  # BASE's object, not its file: the requests above were read before any change
+    base_values = base.as_dict()  # before pruning: side effects are shown against BASE
     kconf = None
     root = None
     if srctree is not None:
-        from perflab.kernel.resolve import check_srctree
+        from perflab.kernel.resolve import check_srctree, check_tree_owner
 
         root = check_srctree(srctree)
+        if not trust_tree:
+            check_tree_owner(root)
+        _check_versions(base, root, allow_version_mismatch, result.notes)
     if modprobed_db is not None:
         if root is None:
             raise PerflabError("--modprobed-db needs --srctree: the module → symbol map comes from the "
@@ -182,20 +243,19 @@ def merge(base_path: str | Path, fragment_paths: list[str | Path], *, modprobed_
     result.seconds["merge"] = time.perf_counter() - clock
     if root is None:
         result.text = UNRESOLVED_HEADER + merged.dumps()
-        result.rows = [Row(r.symbol, r.value, r.value, "unresolved", "no --srctree: not checked", r.source)
-                       for r in requests.values()]
+        result.rows = _textual_rows(requests, base_values)
         result.notes.append("UNRESOLVED: textual merge only; dependencies were not checked (use --srctree)")
         return result
-    _resolve(result, root, merged, requests, kconf, arch)
+    _resolve(result, root, merged, requests, kconf, arch, base_values)
     result.seconds["total"] = time.perf_counter() - clock
     return result
 
 
 def _resolve(result: MergeResult, root: Path, merged: KernelConfig, requests: dict[str, Request],
-             kconf: object | None, arch: str | None) -> None:
+             kconf: object | None, arch: str | None, base_values: dict[str, str]) -> None:
     import time
 
-    from perflab.kernel.kconfig_explain import explain, load_kconfig
+    from perflab.kernel.kconfig_explain import load_kconfig
     from perflab.kernel.resolve import Olddefconfig, state_dir
 
     merged_text = merged.dumps()
@@ -226,8 +286,19 @@ def _resolve(result: MergeResult, root: Path, merged: KernelConfig, requests: di
             result.notes.append(f"no explanations: {kconf_error}")
             defined = _defined_by_scan(root)
         _compare_requests(result, requests, out, defined, kconf, resolved_path)
-    before = merged.as_dict()
-    after = out.as_dict()
+    result.side_effects = _side_effects(result, merged.as_dict(), out.as_dict(), base_values, requests,
+                                        kconf, defined)
+    if kconf is not None:
+        _mark_toolchain(result, kconf, root)
+
+
+def _side_effects(result: MergeResult, before: dict[str, str], after: dict[str, str], base: dict[str, str],
+                  requests: dict[str, Request], kconf: object | None, defined: set[str]) -> list[SideEffect]:
+    """Unrequested symbols conf changed, shown against BASE's value (not the pruned intermediate one);
+    a pruned =m that conf turned back to BASE's value is no side effect: the prune report lists it."""
+    from perflab.kernel.kconfig_explain import explain
+
+    pruned = set(result.prune.pruned) if result.prune is not None else set()  # type: ignore[attr-defined]
     effects: list[SideEffect] = []
     for name in sorted(set(before) | set(after)):
         if name in requests:
@@ -242,10 +313,14 @@ def _resolve(result: MergeResult, root: Path, merged: KernelConfig, requests: di
                              new or "")
         elif old is None:
             reason = "new symbol: default applies"
-        effects.append(SideEffect(name, old, new, reason, old == "m" and new == "y"))
-    if result.prune is not None and kconf is not None:
-        _mark_pruning_consequences(effects, set(result.prune.pruned), kconf)  # type: ignore[attr-defined]
-    result.side_effects = effects
+        shown = base.get(name) if name in pruned else old
+        if name in pruned and shown == new:
+            result.prune.restored[name] = reason  # type: ignore[attr-defined]
+            continue
+        effects.append(SideEffect(name, shown, new, reason, shown == "m" and new == "y"))
+    if pruned and kconf is not None:
+        _mark_pruning_consequences(effects, pruned, kconf)
+    return effects
 
 
 def _compare_requests(result: MergeResult, requests: dict[str, Request], out: KernelConfig, defined: set[str],
@@ -253,11 +328,13 @@ def _compare_requests(result: MergeResult, requests: dict[str, Request], out: Ke
     """One requested-vs-actual row per request, explained (and a fix proposed) when kconfiglib is there."""
     from perflab.kernel.kconfig_explain import explain
 
+    out_values = out.as_dict()
     for request in requests.values():
         actual = out.get(request.symbol)
         if request.symbol not in defined:
-            result.rows.append(Row(request.symbol, request.value, None, "absent",
-                                   "not defined in this tree's Kconfig", request.source))
+            history = _history(request.symbol, out_values)
+            reason = "not defined in this tree's Kconfig" + (f"; {history}" if history else "")
+            result.rows.append(Row(request.symbol, request.value, None, "absent", reason, request.source))
             continue
         shown = actual if actual is not None else ("n" if request.value in _TRI else "")
         if shown == request.value:
@@ -295,6 +372,36 @@ def _add_fix(row: Row, kconf: object, resolved_path: Path) -> None:
         parts.append(f"to get {row.requested}, add to the fragment: {' '.join(lines)} ({checked})")
     if parts:
         row.reason = "; ".join([row.reason, *parts]) if row.reason != "unexplained" else "; ".join(parts)
+
+
+def _mark_toolchain(result: MergeResult, kconf: object, root: Path) -> None:
+    """Flag the values this machine's tools decided (a missing pahole drops DEBUG_INFO_BTF, another gcc
+    changes CC_VERSION_TEXT and the CC_HAS_* probes), and what hangs on them, apart from the rest."""
+    from perflab.kernel.kconfig_explain import needs_of, toolchain_derived
+
+    effects = {e.symbol: e for e in result.side_effects}
+    direct = toolchain_derived(kconf, root, set(effects))  # type: ignore[arg-type]
+    for name, macro in direct.items():
+        effects[name].toolchain = f"probed on this machine by $({macro}...)"
+    flagged = set(direct)
+    changed = True
+    while changed:
+        changed = False
+        for effect in result.side_effects:
+            sym = kconf.syms.get(effect.symbol)  # type: ignore[attr-defined]
+            if effect.symbol in flagged or sym is None:
+                continue
+            hits = sorted(needs_of(sym) & flagged)
+            if hits:
+                effect.toolchain = "hangs on " + ", ".join(f"CONFIG_{h}" for h in hits[:3])
+                flagged.add(effect.symbol)
+                changed = True
+    for row in result.rows:
+        sym = kconf.syms.get(row.symbol)  # type: ignore[attr-defined]
+        hits = sorted(needs_of(sym) & flagged) if row.status == "changed" and sym is not None else []
+        if hits:
+            row.reason += ("; toolchain-dependent: hangs on " + ", ".join(f"CONFIG_{h}" for h in hits[:3])
+                           + ", which this machine's tools decide")
 
 
 def _mark_pruning_consequences(effects: list[SideEffect], pruned: set[str], kconf: object) -> None:

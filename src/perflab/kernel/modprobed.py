@@ -68,6 +68,7 @@ class PruneReport:
     kept_for: dict[str, str] = field(default_factory=dict)  # symbol → why it stays =m
     forced_for_fragment: dict[str, str] = field(default_factory=dict)  # =m kept only for a fragment
     pruned: list[str] = field(default_factory=list)  # =m → n
+    restored: dict[str, str] = field(default_factory=dict)  # pruned, turned back to m by conf → why
     makefiles_read: int = 0
 
 

@@ -40,6 +40,33 @@ def check_srctree(srctree: str | Path) -> Path:
     return root
 
 
+def check_tree_owner(root: Path) -> None:
+    """Refuse a tree another user controls: resolving it runs its code (Kconfig's ``$(shell,...)``,
+    the Makefiles and scripts/kconfig are executed as this user, perhaps root).
+
+    The tree's top directory and what is run from it must be owned by this user or root and not
+    writable by group or others; ``--trust-tree`` skips this check."""
+    import stat
+
+    from perflab.fsutil import trusted_owner
+
+    for rel in ("", "Makefile", "Kconfig", "scripts", "scripts/kconfig", "scripts/Kconfig.include"):
+        path = root / rel
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            continue
+        except OSError as error:
+            raise PerflabError(f"{path}: cannot check the kernel tree: {error.strerror}") from error
+        hint = ("a kernel tree is code (its Kconfig runs $(shell,...), make runs its Makefiles); "
+                "pass --trust-tree if you trust it")
+        if not trusted_owner(st.st_uid):
+            raise PerflabError(f"{path}: owned by uid {st.st_uid}, not by you or root: {hint}")
+        if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not st.st_mode & stat.S_ISVTX:
+            raise PerflabError(f"{path}: writable by group or others (mode "
+                               f"{stat.S_IMODE(st.st_mode):04o}): {hint}")
+
+
 def _unclean_entries(root: Path, arch: str) -> list[str]:
     """What makes ``make O=...`` refuse the tree (the top Makefile's outputmakefile check)."""
     found = []

@@ -1,8 +1,9 @@
 """The benchmark use case as a library session: options in, a stored, analysed result out.
 
-``perflab bench`` converts its arguments into a ``BenchRequest`` and calls this; so do ``perflab suite``
-(per cell) and anything else that measures commands. Every output goes through a ``Reporter``
-(``perflab.report.reporters``: terminal, JSON, hyperfine JSON, Markdown, CSV)::
+``perflab bench`` converts its arguments into a ``BenchRequest`` and calls this. (``perflab suite`` and
+``tune try`` drive the same engine, ``bench.runner.MeasurementSession``, block by block themselves, because
+they switch variants between runs, and use the same ``analysis`` package and run rule.) Every output goes
+through a ``Reporter`` (``perflab.report.reporters``: terminal, JSON, hyperfine JSON, Markdown, CSV)::
 
     from perflab.lab.bench_session import BenchRequest, BenchSession
     session = BenchSession(BenchRequest(commands, options), store)
@@ -117,10 +118,16 @@ class BenchSession:
         request = self.request
         bench.analysis = analyze(bench, alpha=request.alpha, noise=request.noise)
         comparison = None
+        unmatched = None
         if self.base is not None and bench.commands and any(c.runs for c in bench.commands):
-            comparison = compare_benchmarks(self.base, bench, alpha=request.alpha, noise=request.noise)
-            bench.analysis["baseline_comparison"] = comparison
+            try:  # a baseline of other commands is said, not compared; the runs are saved either way
+                comparison = compare_benchmarks(self.base, bench, alpha=request.alpha, noise=request.noise)
+                bench.analysis["baseline_comparison"] = comparison
+            except PerflabError as error:
+                unmatched = f"not compared with baseline {request.baseline!r}: {error.message}"
         outcome = BenchOutcome(bench, None, str(self.store.url), comparison)
+        if unmatched:
+            outcome.notices.append(unmatched)
         self._save(outcome)
         if request.save_baseline and outcome.bench_id is not None:
             if bench.status == "complete":

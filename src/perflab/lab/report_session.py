@@ -9,6 +9,7 @@ only lays them out.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,6 +25,9 @@ from perflab.store.db import Store
 from perflab.store.model import Benchmark
 
 ALL_RESULTS = 1 << 62
+#: kinds whose commands are timed benchmarks worth a history; at most this many histories on a page
+HISTORY_KINDS = {"bench", "import", "suite"}
+HISTORY_LIMIT = 30
 #: kinds whose figures all live in the stored analysis: their runs are not timings of a command (crypto
 #: batches, anns worker processes), so no per-command wall-time summary is made of them
 FIGURES_ONLY = {"crypto", "anns"}
@@ -87,6 +91,11 @@ def select(store: Store, ids: Sequence[str] = (), suite: str | None = None,
 
 
 def _emulated(benchmark: Benchmark) -> str | None:
+    """Why the timings are emulated (a VM under TCG labels itself), or None."""
+    label = benchmark.settings.get("label") or benchmark.analysis.get("label")
+    if isinstance(label, str) and "emulat" in label.lower():
+        reason = benchmark.settings.get("accel_reason")
+        return f"{label}: {reason}" if reason else label
     for source in (benchmark.analysis, benchmark.settings):
         value = source.get("emulated")
         if value:
@@ -138,12 +147,45 @@ def gather(store: Store, ids: Sequence[str] = (), suite: str | None = None,
     """Everything the page shows for this scope, read from the store."""
     chosen = select(store, ids, suite, parse_since(since) if since else None)
     extras: dict[str, Any] = {}
-    if not ids and suite is None:  # the method's records belong to the whole store, not to a selection
+    if not ids and suite is None:  # these records belong to the whole store, not to a selection
         method = method_records(store, parse_since(since) if since else None)
         if method:
             extras["method"] = method
+        history = history_records(store, chosen)
+        if history:
+            extras["history"] = history
     return ReportData(store_url=store.url, generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
                       scope=_scope(ids, suite, since), results=[view_of(b) for b in chosen], extras=extras)
+
+
+def history_records(store: Store, results: Sequence[Benchmark]) -> list[dict[str, Any]]:
+    """Every benchmark named in at least two of ``results`` (a command of a benchmark, or a suite's
+    benchmark), across the whole store, with each result's median ± CI and the steps the history analysis
+    finds; at most HISTORY_LIMIT benchmarks, the most often stored first."""
+    from perflab.lab.history import benchmark_history
+
+    seen: Counter[str] = Counter()
+    for b in results:
+        if b.kind in HISTORY_KINDS:
+            seen.update({(c.parameters.get("benchmark") if b.kind == "suite" else None) or c.name
+                         for c in b.commands})
+    out = []
+    for name, count in seen.most_common(HISTORY_LIMIT):
+        if count < 2:
+            break
+        try:
+            cells = [c for c in benchmark_history(store, name) if len(c.points) >= 2]
+        except PerflabError:  # no run of it has wall times (all timed out, say): nothing to draw
+            continue
+        if cells:
+            out.append({"name": name, "metric": "wall", "cells": [
+                {"input": c.input, "variant": c.variant,
+                 "points": [{"benchmark_id": p.benchmark_id, "created_at": p.created_at, "commit": p.commit,
+                             "dirty": p.dirty, "n": s.n, "median": s.median, "ci": list(s.ci)}
+                            for p, s in zip(c.points, c.summaries, strict=True)],
+                 "steps": [{"index": st.index, "ratio": st.ratio, "p_adjusted": st.p_adjusted}
+                           for st in c.steps]} for c in cells]})
+    return out
 
 
 def method_records(store: Store, since: datetime | None = None) -> dict[str, Any] | None:

@@ -79,6 +79,7 @@ class TrialResult:
     keep_reason: str
     originals: dict[str, str | None]
     dropped: dict[str, dict[str, str]] = field(default_factory=dict)  # candidate → {knob: why not here}
+    bench_id: int | None = None  # where the trial was stored, when a store was given
 
 
 class Events:
@@ -98,7 +99,7 @@ class Events:
 
 
 def run_trial(argv: Sequence[str], candidates: Sequence[Candidate], options: TrialOptions | None = None,
-              *, events: Events | None = None, tuning: Any = None) -> TrialResult:
+              *, events: Events | None = None, tuning: Any = None, store: Any = None) -> TrialResult:
     """Run the whole trial; the machine is back to its original settings when this returns or raises
     (except a candidate kept by ``keep_if_better``, which stays applied through the journal).
 
@@ -115,7 +116,10 @@ def run_trial(argv: Sequence[str], candidates: Sequence[Candidate], options: Tri
     if candidates and os.geteuid() != 0:
         raise NeedsRootError("tune try applies system tunings and needs root; nothing was changed")
     with _trial_lock(events):
-        return _locked_trial(argv, candidates, options, events, tuning, labels)
+        result = _locked_trial(argv, candidates, options, events, tuning, labels)
+    if store is not None:  # stored like every result, whatever its status (the runs so far are kept)
+        result.bench_id = store.save(result.benchmark)
+    return result
 
 
 def _locked_trial(argv: Sequence[str], candidates: Sequence[Candidate], options: TrialOptions,

@@ -19,15 +19,21 @@ if TYPE_CHECKING:
 
 
 class TerminalReporter:
-    """The results table, verdicts and warnings (and the baseline comparison) on a rich console."""
+    """The results table, verdicts and warnings (and the baseline comparison) on a rich console.
 
-    def __init__(self, console: Console) -> None:
+    ``time_unit`` fixes the table's unit (hyperfine's ``-u``); ``sort="median"`` puts the fastest first."""
+
+    def __init__(self, console: Console, *, time_unit: tuple[float, str] | None = None,
+                 sort: str = "command") -> None:
         self.console = console
+        self.time_unit = time_unit
+        self.sort = sort
 
     def report(self, outcome: BenchOutcome) -> None:
         from perflab.report.terminal import print_benchmark, print_comparison
 
-        print_benchmark(self.console, outcome.benchmark, outcome.benchmark.analysis)
+        print_benchmark(self.console, outcome.benchmark, outcome.benchmark.analysis, time_unit=self.time_unit,
+                        sort=self.sort)
         if outcome.comparison is not None:
             self.console.print()
             print_comparison(self.console, outcome.comparison)
@@ -48,19 +54,24 @@ class JsonReporter:
 
 
 class FileReporter:
-    """One export file: ``json`` (hyperfine's schema), ``markdown``, ``csv`` or ``perflab``; written
-    atomically."""
+    """One export: ``json`` (hyperfine's schema), ``markdown``, ``asciidoc``, ``orgmode``, ``csv`` or
+    ``perflab``; written atomically, or to stdout for ``-``. ``where`` says where it went."""
 
-    def __init__(self, path: str | os.PathLike[str], fmt: str) -> None:
+    def __init__(self, path: str | os.PathLike[str], fmt: str, *, time_unit: tuple[float, str] | None = None,
+                 sort: str = "command") -> None:
         self.path = path
         self.fmt = fmt
+        self.view = {"time_unit": time_unit, "sort": sort}
+        self.where: str | None = None
 
     def report(self, outcome: BenchOutcome) -> None:
         from perflab.report.export import export_benchmark
 
-        export_benchmark(outcome.benchmark, self.path, self.fmt)
+        self.where = export_benchmark(outcome.benchmark, self.path, self.fmt, **self.view)
 
 
-def export_reporters(exports: list[tuple[Any, str]]) -> list[FileReporter]:
+def export_reporters(exports: list[tuple[Any, str]], *, time_unit: tuple[float, str] | None = None,
+                     sort: str = "command") -> list[FileReporter]:
     """FileReporters for the (path, format) pairs whose path is given."""
-    return [FileReporter(path, fmt) for path, fmt in exports if path is not None]
+    return [FileReporter(path, fmt, time_unit=time_unit, sort=sort)
+            for path, fmt in exports if path is not None]

@@ -44,14 +44,27 @@ def _metric_names(benchmark: Benchmark) -> list[tuple[str, str]]:
 
 
 def _cpu_cell(cmd: dict[str, Any]) -> str:
+    """User and sys CPU time: each mean with its CI, or why there is none."""
     parts = []
     for key in ("user", "sys"):
         s = cmd.get(key) or {}
         if "n" not in s:
-            parts.append(f"{fmt_time(s.get('mean'))} (mean only)")
+            parts.append(f"{key} {fmt_time(s.get('mean'))} (mean only: no per-run values, no CI)")
         else:
-            parts.append(fmt_mean_sd(s, time_unit(s.get("mean"))))
+            parts.append(f"{key} {fmt_with_ci(s, 'mean', time_unit(s.get('mean')))}")
     return "\n".join(parts)
+
+
+def _mean_cell(wall: dict[str, Any], unit: tuple[float, str]) -> str:
+    """``mean ± σ`` (the spread of the runs) and below it the mean's own CI (its uncertainty)."""
+    text = fmt_mean_sd(wall, unit)
+    if wall.get("mean") is not None:
+        text += "\nCI " + fmt_with_ci(wall, "mean", unit).split(" ", 1)[1]
+    return text
+
+
+MIN_MAX_NOTE = "observed extremes: no CI"
+NARROW = 120  # below this width the table would cut figures: one block per command instead
 
 
 def _memory_cell(cmd: dict[str, Any]) -> str:
@@ -62,32 +75,46 @@ def _memory_cell(cmd: dict[str, Any]) -> str:
 
 
 def _n_cell(cmd: dict[str, Any]) -> str:
+    """Runs in the statistics, then those reported apart (failed, cut short) and the warm-ups."""
     text = f"{cmd['wall']['n']}"
-    if cmd.get("excluded_runs"):
-        text += f" (+{cmd['excluded_runs']} cut)"
+    failed = cmd.get("failed_runs", 0)
+    apart = cmd.get("statistics_of") == "successful runs"  # absent in analyses stored before this rule
+    if failed and apart:
+        text += f"\n+{failed} failed"
+    elif failed and "statistics_of" in cmd:
+        text += " failed"
+    cut = cmd.get("excluded_runs", 0) - (failed if apart else 0)
+    if cut > 0:
+        text += f"\n+{cut} cut"
     return text + f"\n+{cmd.get('warmup_runs', 0)} warm-up"
 
 
-def results_table(benchmark: Benchmark, analysis: dict[str, Any]) -> Table:
+def results_table(benchmark: Benchmark, analysis: dict[str, Any], *,
+                  fixed_unit: tuple[float, str] | None = None, sort: str = "command") -> Table:
+    """One row per command (in ``sort`` order, see ``display_order``); each row in its own time unit
+    unless ``fixed_unit`` is given (hyperfine's ``-u``)."""
+    from perflab.report.export.markup import display_order
+
     table = Table(title=_title(benchmark), title_justify="left", show_lines=True)
     table.add_column("Command", overflow="fold")
-    table.add_column("Median [95% CI]", justify="right")
-    table.add_column("Mean ± σ", justify="right")
-    table.add_column("Min … Max", justify="right")
-    table.add_column("User\nSys", justify="right")
-    table.add_column("Peak memory", justify="right")
+    table.add_column("Median [95% CI]", justify="right", overflow="fold")
+    table.add_column("Mean ± σ\n(mean's 95% CI)", justify="right", overflow="fold")
+    table.add_column(f"Min … Max\n({MIN_MAX_NOTE})", justify="right", overflow="fold")
+    table.add_column("CPU: mean [95% CI]", justify="right", overflow="fold")
+    table.add_column("Peak memory\nmedian [95% CI]", justify="right", overflow="fold")
     metrics = _metric_names(benchmark)
     for name, unit in metrics:
-        table.add_column(f"{name} [CI]" + (f"\n{unit}" if unit else ""), justify="right")
-    table.add_column("Runs", justify="right")
-    for cmd in analysis["commands"]:
+        table.add_column(f"{name} [CI]" + (f"\n{unit}" if unit else ""), justify="right", overflow="fold")
+    table.add_column("Runs", justify="right", overflow="fold")
+    for index in display_order(analysis, sort):
+        cmd = analysis["commands"][index]
         wall = cmd["wall"]
-        unit = time_unit(wall.get("median"))
+        unit = fixed_unit or time_unit(wall.get("median"))
         label = cmd["name"] if cmd["name"] == cmd["command"] else f"{cmd['name']}\n{cmd['command']}"
         row = [
             label,
             fmt_with_ci(wall, "median", unit),
-            fmt_mean_sd(wall, unit),
+            _mean_cell(wall, unit),
             fmt_range(wall, unit),
             _cpu_cell(cmd),
             _memory_cell(cmd),
@@ -103,6 +130,41 @@ def results_table(benchmark: Benchmark, analysis: dict[str, Any]) -> Table:
         row.append(_n_cell(cmd))
         table.add_row(*row)
     return table
+
+
+def print_blocks(console: Console, benchmark: Benchmark, analysis: dict[str, Any], *,
+                 fixed_unit: tuple[float, str] | None = None, sort: str = "command") -> None:
+    """The results for a narrow console (a pipe, 80 columns): one block per command, one figure per
+    line, as hyperfine prints them, so nothing is cut."""
+    from perflab.report.export.markup import display_order
+
+    console.print(Text(_title(benchmark), style="bold"))
+    metrics = _metric_names(benchmark)
+    for number, index in enumerate(display_order(analysis, sort), start=1):
+        cmd = analysis["commands"][index]
+        wall = cmd["wall"]
+        unit = fixed_unit or time_unit(wall.get("median"))
+        console.print()
+        head = Text(f"Benchmark {number}: ", style="bold")
+        head.append(cmd["name"] + ("" if cmd["name"] == cmd["command"] else f"  ({cmd['command']})"))
+        console.print(head)
+        lines = [("Median [95% CI]", fmt_with_ci(wall, "median", unit)),
+                 ("Mean ± σ", fmt_mean_sd(wall, unit)),
+                 ("Mean's 95% CI", fmt_with_ci(wall, "mean", unit)),
+                 ("Min … Max", f"{fmt_range(wall, unit)} ({MIN_MAX_NOTE})")]
+        for line in _cpu_cell(cmd).split("\n"):
+            key, value = line.split(" ", 1)
+            lines.append((f"CPU {key}", value))
+        lines.append(("Peak memory", _memory_cell(cmd)))
+        for name, metric_unit in metrics:
+            entry = cmd.get("metrics", {}).get(name)
+            if entry is not None:
+                value = (fmt_with_ci(entry["summary"], "median", (1.0, metric_unit)) if "summary" in entry
+                         else f"n/a: {entry.get('note', '')}")
+                lines.append((f"{name} [95% CI]", value))
+        lines.append(("Runs", _n_cell(cmd).replace("\n", ", ")))
+        for label, value in lines:
+            console.print(Text(f"  {label + ':':<17} {value}"))
 
 
 def _title(benchmark: Benchmark) -> str:
@@ -136,7 +198,8 @@ def _print_warning_lines(console: Console, lines: list[str]) -> None:
         console.print(Text(f"  ! {w}", style="yellow"))
 
 
-def print_benchmark(console: Console, benchmark: Benchmark, analysis: dict[str, Any] | None = None) -> None:
+def print_benchmark(console: Console, benchmark: Benchmark, analysis: dict[str, Any] | None = None, *,
+                    time_unit: tuple[float, str] | None = None, sort: str = "command") -> None:
     """The full report of one benchmark; uses the stored analysis unless one is given or none exists."""
     if benchmark.kind == "crypto":  # no command runs: the figures are in the stored analysis
         print_crypto_benchmark(console, benchmark)
@@ -145,7 +208,10 @@ def print_benchmark(console: Console, benchmark: Benchmark, analysis: dict[str, 
         from perflab.analysis.benchmark import stored_or_fresh
 
         analysis = stored_or_fresh(benchmark)
-    console.print(results_table(benchmark, analysis))
+    if console.width < NARROW:
+        print_blocks(console, benchmark, analysis, fixed_unit=time_unit, sort=sort)
+    else:
+        console.print(results_table(benchmark, analysis, fixed_unit=time_unit, sort=sort))
     print_verdicts(console, analysis.get("comparisons", []))
     print_warnings(console, analysis)
 
@@ -189,16 +255,31 @@ def print_crypto_results(console: Console, results: list[dict[str, Any]]) -> Non
     table = Table(title="Not measured", title_justify="left")
     for column in ("algorithm", "source", "status", "reason", "kernel's active driver", "would enable it"):
         table.add_column(column, overflow="fold")
+    notes = shared_reasons([r.get("reason") or "" for r in unavailable])
     for r in unavailable:
         if r.get("active_driver"):
             active = f"{r['active_driver']} (priority {r.get('active_priority')})"
         else:
             later = " (template: appears on first use)" if "(" in r["algorithm"] else ""
             active = "none registered" + later
-        table.add_row(escape(r["algorithm"]), escape(r["source"]), r["status"], escape(r.get("reason") or ""),
+        reason = r.get("reason") or ""
+        table.add_row(escape(r["algorithm"]), escape(r["source"]), r["status"],
+                      f"[{notes[reason]}]" if reason in notes else escape(reason),
                       escape(active) if r["source"].startswith("kernel") else "",
                       "\n".join(r.get("enable_config") or []))
     console.print(table)
+    for reason, number in notes.items():  # a reason many rows share, written once
+        console.print(Text(f"  [{number}] {reason}"))
+
+
+def shared_reasons(reasons: list[str]) -> dict[str, int]:
+    """Reasons that more than one row gives, numbered in order of first use (the rows cite the number)."""
+    counts: dict[str, int] = {}
+    for reason in reasons:
+        if reason:
+            counts[reason] = counts.get(reason, 0) + 1
+    shared = [reason for reason, n in counts.items() if n > 1]
+    return {reason: i for i, reason in enumerate(shared, start=1)}
 
 
 def print_crypto_benchmark(console: Console, benchmark: Benchmark) -> None:
@@ -227,7 +308,7 @@ def print_comparison(console: Console, comparison_result: dict[str, Any]) -> Non
     table = Table(show_lines=False)
     for col, justify in (("Metric", "left"), ("A", "left"), ("B", "left"), ("Ratio B/A [95% CI]", "right"),
                          ("p", "right"), ("Verdict", "left")):
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+        table.add_column(col, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for c in comparison_result["comparisons"]:
         lo, hi = c.get("ratio_ci") or [None, None]
         ratio = "undefined" if c.get("ratio") is None else f"{c['ratio']:.3f}"

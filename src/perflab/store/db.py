@@ -295,10 +295,7 @@ class Store:
                     select(*_RUN_SELECT).where(_r.c.command_id.in_(list(runs_of)))
                     .order_by(_r.c.sequence, _r.c.id)
                 ).mappings():
-                    fields = {k: r[k] for k in _RUN_COLS}
-                    fields["metrics"] = _json_column(fields["metrics"])
-                    runs_of[r["command_id"]].append(
-                        Run(**_known(Run, {**_json_column(r["extra"]), **fields})))
+                    runs_of[r["command_id"]].append(_run_of(r))
             commands = []
             for c in cmd_rows:
                 runs = runs_of[c["id"]]
@@ -338,6 +335,13 @@ class Store:
                     bases[r.benchmark_id].append(r.name)
         return [Listing(r.id, r.created_at, r.kind, r.status, names[r.id], counts[r.id], sorted(bases[r.id]))
                 for r in rows]
+
+    def imports_of(self, sha256: str) -> list[int]:
+        """Ids of stored imports of a file with these bytes (``settings["source_sha256"]``)."""
+        with self._reading("the imported benchmarks"), self.engine.connect() as conn:
+            rows = conn.execute(select(_b.c.id, _b.c.settings).where(_b.c.kind == "import")
+                                .order_by(_b.c.id)).all()
+        return [r.id for r in rows if (r.settings or {}).get("source_sha256") == sha256]
 
     def baselines(self) -> dict[str, int]:
         with self.engine.connect() as conn:
@@ -383,6 +387,32 @@ def _json_column(value: Any) -> Any:
     if value is None or value == "{}":
         return {}
     return json.loads(value) if isinstance(value, str) else value
+
+
+@functools.lru_cache(maxsize=256)
+def _extra_fields(text: str) -> tuple[tuple[str, Any], ...]:
+    """A run's ``extra`` JSON (e.g. ``{"left_running": 0}``, the same text for most runs) parsed once per
+    distinct text, as the Run fields it holds that are not columns; a newer perflab's unknown keys are
+    dropped."""
+    data = json.loads(text)
+    if data is None:
+        return ()
+    if not isinstance(data, dict):
+        raise ValueError(f"extra is {type(data).__name__}, not an object")
+    names = _field_names(Run) - _RUN_COLS
+    return tuple((k, v) for k, v in data.items() if k in names)
+
+
+def _run_of(row: Any) -> Run:
+    """One stored run (columns win over ``extra``, as when it was saved)."""
+    extra = row["extra"]
+    fields = dict(_extra_fields(extra)) if isinstance(extra, str) and extra != "{}" else (
+        {k: v for k, v in extra.items() if k in _field_names(Run) - _RUN_COLS} if isinstance(extra, dict)
+        else {})
+    return Run(sequence=row["sequence"], wall_ns=row["wall_ns"], user_s=row["user_s"], sys_s=row["sys_s"],
+               exit_code=row["exit_code"], signal=row["signal"], timed_out=row["timed_out"],
+               peak_rss_bytes=row["peak_rss_bytes"], metrics=_json_column(row["metrics"]), block=row["block"],
+               variant=row["variant"], **fields)
 
 
 def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:

@@ -176,15 +176,39 @@ def benchmark_from_dict(data: dict[str, Any], path: str | Path = "<json>") -> Be
 
 
 def load_result_file(path: str | Path) -> Benchmark:
-    """A JSON file of either kind: perflab's (``commands``) or hyperfine's (``results``)."""
-    data = load_json(path)
+    """A JSON file of any kind perflab reads: perflab's (``commands``), hyperfine's (``results``) or
+    pyperf's (``benchmarks``)."""
+    return parse_result(load_json(path), path)
+
+
+def parse_result(data: Any, path: str | Path) -> Benchmark:
+    """Parsed JSON of any kind perflab reads (see ``load_result_file``)."""
+    from perflab.store.pyperf_json import is_pyperf, parse_pyperf
+
     if isinstance(data, dict) and isinstance(data.get("benchmark"), dict):
         data = data["benchmark"]
     if isinstance(data, dict) and "commands" in data:
         return benchmark_from_dict(data, path)
     if isinstance(data, dict) and "results" in data:
         return parse_hyperfine(data, path)
-    raise PerflabError(f"{path}: neither a perflab result ('commands') nor a hyperfine export ('results')")
+    if is_pyperf(data):
+        return parse_pyperf(data, path)
+    raise PerflabError(f"{path}: not a perflab result ('commands'), a hyperfine export ('results') nor a "
+                       "pyperf file ('benchmarks')")
+
+
+def import_result_file(path: str | Path) -> Benchmark:
+    """A hyperfine or pyperf file to import, with the SHA-256 of its bytes in ``settings`` (so importing
+    the same file twice can be noticed)."""
+    import hashlib
+
+    data = load_json(path)
+    bench = parse_result(data, path)
+    if bench.kind != "import":
+        raise PerflabError(f"{path}: a perflab result, not a hyperfine or pyperf export: it needs no import "
+                           "(commands accept a JSON file directly)")
+    bench.settings["source_sha256"] = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return bench
 
 
 def json_safe(value: Any) -> Any:

@@ -10,13 +10,12 @@ results out. The archive depends only on the kernel's modules and the transport,
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import stat
-import tempfile
 from pathlib import Path
 
 from perflab.errors import PerflabError
+from perflab.fsutil import atomic_write
 from perflab.vm.kernels import Kernel, cache_dir
 from perflab.vm.modules import ModuleIndex, read_ko
 
@@ -135,9 +134,5 @@ def initramfs_for(kernel: Kernel, machine: str) -> Path:
     for path in order:
         files[f"modules/{path.name.removesuffix('.xz')}"] = (stat.S_IFREG | 0o644, read_ko(path))
     archive = build_archive(files, ["bin", "modules"])
-    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(prefix=".initramfs-", dir=target.parent)
-    with os.fdopen(fd, "wb") as out:
-        out.write(archive)
-    os.replace(tmp, target)
+    atomic_write(target, archive, private_dir=True)
     return target

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from perflab.errors import PerflabError
+from perflab.fsutil import atomic_write, ensure_private_dir
 
 ELF_MAGIC = b"\x7fELF"
 PVH_NOTE_TYPE = 18  # XEN_ELFNOTE_PHYS32_ENTRY: the note QEMU needs to boot a vmlinux directly
@@ -56,8 +57,7 @@ def cache_dir() -> Path:
     """Private cache for unpacked packages and extracted vmlinux files (0700)."""
     base = Path(os.environ.get("PERFLAB_VM_CACHE") or
                 Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "perflab" / "vm")
-    base.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return base
+    return ensure_private_dir(base)
 
 
 def _digest(path: Path) -> str:
@@ -73,7 +73,7 @@ def unpack_deb(deb: Path) -> Path:
         return target
     if shutil.which("dpkg") is None:
         raise PerflabError(f"{deb}: cannot unpack a .deb: dpkg is not installed")
-    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    ensure_private_dir(target.parent)
     tmp = Path(tempfile.mkdtemp(prefix=".unpack-", dir=target.parent))
     try:
         done = subprocess.run(["dpkg", "-x", str(deb), str(tmp)], capture_output=True, text=True)
@@ -152,11 +152,7 @@ def extract_vmlinux(bzimage: Path) -> tuple[Path | None, str]:
         return None, f"bzImage payload is {kind}, which perflab does not decompress: booting the bzImage"
     if not has_pvh_note(elf):
         return None, "kernel has no PVH entry note (CONFIG_PVH unset): booting the bzImage"
-    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(prefix=".vmlinux-", dir=target.parent)
-    with os.fdopen(fd, "wb") as out:
-        out.write(elf)
-    os.replace(tmp, target)
+    atomic_write(target, elf, private_dir=True)
     return target, "vmlinux extracted from the bzImage (PVH entry)"
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from perflab.errors import PerflabError
+from perflab.fsutil import atomic_write
 from perflab.vm.initramfs import HOST_TAG, OUT_TAG
 from perflab.vm.kernels import Kernel, cache_dir
 
@@ -202,9 +203,7 @@ def probe_kvm(kernel: Kernel, initrd: Path) -> tuple[bool, str]:
     else:
         last = (outcome.stderr.strip().splitlines() or [f"exit status {outcome.returncode}"])[-1]
         ok, reason = False, f"KVM probe: QEMU failed: {last[:200]}"
-    tmp = cache.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"key": key, "ok": ok, "reason": reason}))
-    os.replace(tmp, cache)
+    atomic_write(cache, json.dumps({"key": key, "ok": ok, "reason": reason}))
     return ok, reason
 
 

@@ -82,17 +82,20 @@ def crypto() -> Benchmark:
     return bench
 
 
-def suite() -> Benchmark:
+def suite(later: bool = False) -> Benchmark:
     """A suite result as `perflab suite run` stores it: one command per benchmark × input × variant
-    cell, analysed by the suite analysis (speedups, Holm across the suite, TOTAL, geometric mean)."""
+    cell, analysed by the suite analysis (speedups, Holm across the suite, TOTAL, geometric mean).
+    ``later``: the same suite run again a day later, with gzip's default level 1.5× slower (a step)."""
     cells = []
-    for b, (median, gain) in {"gzip": (0.020, 0.7), SCRIPT_NAME: (0.050, 1.0)}.items():
+    gzip_gain = 0.7 * 1.5 if later else 0.7
+    for b, (median, gain) in {"gzip": (0.020, gzip_gain), SCRIPT_NAME: (0.050, 1.0)}.items():
         for inp in ("text", "random"):
             for v, factor in (("fast", 1.0), ("default", gain)):
-                cell = synthetic(f"{b}/{inp}/{v}", median * factor, 12, cv=0.02, seed=len(cells) + 10)
+                cell = synthetic(f"{b}[{inp}]@{v}", median * factor, 12, cv=0.02,
+                                 seed=len(cells) + (30 if later else 10))
                 cell.parameters = {"benchmark": b, "input": inp, "variant": v}
                 cells.append(cell)
-    bench = Benchmark(commands=cells, created_at="2026-11-24T10:00:00+00:00", kind="suite",
+    bench = Benchmark(commands=cells, created_at=f"2026-11-2{5 if later else 4}T10:00:00+00:00", kind="suite",
                       environment=capture_environment(),
                       settings={"suite_name": "compressors", "suite_path": "perflab.toml",
                                 "reference": "fast", "variants": ["fast", "default"], "metrics": ["wall"],
@@ -133,7 +136,8 @@ def build(path: Path) -> str:
     """Write the fixed store at ``path``; returns its URL."""
     url = f"sqlite:///{path}"
     with Store.open(url) as store:
-        for bench in (seeded_bench(), hostile_bench(), trial(), crypto(), suite(), vector_search()):
+        for bench in (seeded_bench(), hostile_bench(), trial(), crypto(), suite(), suite(later=True),
+                      vector_search()):
             store.save(bench)
         method(store, path.parent / "experiment")
     return url

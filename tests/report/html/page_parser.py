@@ -18,6 +18,8 @@ class PageFacts(HTMLParser):
         self.speedups: list[dict[str, str]] = []
         self.row_heads: list[str] = []
         self.anns_engines: list[dict[str, str]] = []
+        self.history: list[dict[str, str]] = []  # one per point, with its table's benchmark/input/variant
+        self._history_table: dict[str, str] = {}
         self.ids: set[str] = set()
         self.tags: dict[str, int] = {}
         self._table_result: str | None = None
@@ -32,6 +34,7 @@ class PageFacts(HTMLParser):
             self.ids.add(a["id"])
         if tag == "table":
             self._table_result = a.get("data-result")
+            self._history_table = a if a.get("class") == "history-table" else {}
         elif tag == "tr" and "data-kind" in a and "data-result" in a:
             self.results.append(a)
         elif tag == "tr" and a.get("class") == "command":
@@ -40,6 +43,10 @@ class PageFacts(HTMLParser):
         elif tag == "tr" and a.get("class") == "comparison":
             self._row = {**a, "result": self._table_result or ""}
             self.comparisons.append(self._row)
+        elif tag == "tr" and a.get("class") == "history-point":
+            self.history.append({**a, "benchmark": self._history_table.get("data-benchmark", ""),
+                                 "input": self._history_table.get("data-input", ""),
+                                 "variant": self._history_table.get("data-variant", "")})
         elif tag == "tr" and a.get("class") == "anns-engine":
             self.anns_engines.append(a)
         elif tag == "tr" and a.get("class") == "suite-row":

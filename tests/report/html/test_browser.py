@@ -57,15 +57,17 @@ def test_loads_offline_without_errors_or_requests(loaded) -> None:
 def test_sections_tables_and_plots_are_present(loaded) -> None:
     page, _, _ = loaded
     headings = page.locator("main h2").all_inner_texts()
-    assert headings == ["Overview", "Experiments and ideas", "Suites", "Benchmarks", "Comparisons",
+    assert headings == ["Overview", "Experiments and ideas", "Suites", "History", "Benchmarks", "Comparisons",
                         "Tuning trials (tune try)", "Kernel and crypto throughput", "Vector search (anns)"]
-    for anchor in ("overview", "method", "suites", "benchmarks", "comparisons", "tune-try", "crypto", "anns"):
+    for anchor in ("overview", "method", "suites", "history", "benchmarks", "comparisons", "tune-try",
+                   "crypto", "anns"):
         assert page.locator(f"nav a[href='#{anchor}']").count() == 1
-    assert page.locator("table.commands").count() == 6
-    assert page.locator("table.suite-table tr.total").count() == 1
+    assert page.locator("table.commands").count() == 7
+    assert page.locator("table.suite-table tr.total").count() == 2
+    assert page.locator("table.history-table").count() == 8  # 2 benchmarks × 2 inputs × 2 variants
     assert page.locator("table.comparisons tr.comparison").count() >= 3
     svgs = page.locator("figure svg[role=img]")
-    assert svgs.count() == 11  # 6 results' samples, comparisons, trials, crypto, suite, anns
+    assert svgs.count() == 15  # 7 results' samples, comparisons, trials, crypto, 2 suites, 2 histories, anns
     box = svgs.first.bounding_box()
     assert box is not None and box["width"] > 300 and box["height"] > 100  # drawn, not an empty element
     assert page.locator("details").count() >= 4

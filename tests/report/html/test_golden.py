@@ -7,6 +7,7 @@ from pathlib import Path
 
 from perflab.store.db import Store
 from perflab.store.method import MethodRecords
+from tests.report.html.fixed_store import SCRIPT_NAME
 from tests.report.html.page_parser import facts
 
 
@@ -64,11 +65,12 @@ def test_every_verdict_ratio_and_ci_is_the_stored_one(fixed: tuple[str, Path]) -
 def test_sections_have_headings_and_anchors(fixed: tuple[str, Path]) -> None:
     _, page = fixed
     found = facts(page.read_text())
-    sections = {"overview", "method", "suites", "benchmarks", "comparisons", "tune-try", "crypto", "anns"}
+    sections = {"overview", "method", "suites", "history", "benchmarks", "comparisons", "tune-try", "crypto",
+                "anns"}
     assert sections <= found.ids
     assert found.tags.get("script", 0) == 0 and found.tags.get("img", 0) == 0
-    assert found.tags["svg"] == 11  # samples of 6 results (2 bench, 2 experiment, trial, suite),
-    # comparisons, trials, crypto, suite speedups, anns curve
+    assert found.tags["svg"] == 15  # samples of 7 results (2 bench, 2 experiment, trial, 2 suites),
+    # comparisons, trials, crypto, 2 suite speedups, 2 histories, anns curve
     assert found.tags["details"] >= 4  # the environment of each result
 
 
@@ -92,15 +94,16 @@ def test_suite_table_holds_the_stored_speedups_total_and_geomean(fixed: tuple[st
     suite = next(b for b in _stored(url) if b.kind == "suite")
     analysis = suite.analysis
     rows = [(r["benchmark"], r["input"]) for r in analysis["rows"]]
-    assert [(r["data-benchmark"], r["data-input"]) for r in found.suite_rows] == rows
+    assert [(r["data-benchmark"], r["data-input"]) for r in found.suite_rows
+            if r["result"] == str(suite.id)] == rows
     expected = [(r["speedups"]["default"]["wall"]["speedup"], *r["speedups"]["default"]["wall"]["speedup_ci"],
                  r["speedups"]["default"]["wall"]["verdict"]) for r in analysis["rows"]]
     shown = [(_f(s["data-speedup"]), _f(s["data-ci-low"]), _f(s["data-ci-high"]), s["verdict"])
-             for s in found.speedups]
+             for s in found.speedups if s["result"] == str(suite.id)]
     assert shown == expected
     verdicts = {v for *_, v in expected}  # gzip gains; the other benchmark's variants are equal
     assert "faster" in verdicts and verdicts & {"no significant change", "inconclusive"}
-    assert "TOTAL" in found.row_heads and "Geometric mean" in found.row_heads
+    assert found.row_heads.count("TOTAL") == 2 and found.row_heads.count("Geometric mean") == 2
     html = page.read_text()
     geo = analysis["totals"]["wall"]["geomean_speedup"]["default"]
     assert f"{geo['value']:.3f} [{geo['ci'][0]:.3f}, {geo['ci'][1]:.3f}]×" in html
@@ -116,3 +119,23 @@ def test_every_anns_engine_is_listed_with_its_run_mode(fixed: tuple[str, Path]) 
         row = next(e for e in found.anns_engines if e["data-engine"] == name)
         assert row["data-run-mode"] == (engine.get("run_mode") or "unknown")
     assert "emulated</span>" in html  # bruteforce runs as an emulation in Python and says so
+
+
+def test_history_lists_every_stored_point_and_the_steps_the_analysis_found(fixed: tuple[str, Path]) -> None:
+    from perflab.lab.history import benchmark_history
+
+    url, page = fixed
+    found = facts(page.read_text())
+    expected = []
+    with Store.open(url) as store:
+        for name in ("gzip", SCRIPT_NAME):  # the suite's benchmarks, stored twice
+            for cell in [c for c in benchmark_history(store, name) if len(c.points) >= 2]:
+                steps = {s.index for s in cell.steps}
+                expected += [(name, cell.input, cell.variant, str(p.benchmark_id), s.median, i in steps)
+                             for i, (p, s) in enumerate(zip(cell.points, cell.summaries, strict=True))]
+    shown = [(h["benchmark"], h["input"], h["variant"], h["data-result"], _f(h["data-median"]),
+              h["data-step"] == "yes") for h in found.history]
+    assert sorted(shown, key=str) == sorted(expected, key=str)
+    stepped = {(b, i, v) for b, i, v, _, _, step in expected if step}
+    assert ("gzip", "text", "default") in stepped  # the planted 1.5× slowdown
+    assert not any(b == SCRIPT_NAME for b, _, _ in stepped)  # nothing changed there

@@ -20,7 +20,7 @@ from perflab.report.export.hyperfine_json import (
     hyperfine_result,
     import_hyperfine_json,
 )
-from perflab.report.export.markup import AsciidocExporter, MarkdownExporter, OrgmodeExporter
+from perflab.report.export.markup import AsciidocExporter, MarkdownExporter, MarkupTable, OrgmodeExporter
 from perflab.store.model import Benchmark
 
 
@@ -41,8 +41,10 @@ EXPORTERS: dict[str, Exporter] = {
 STDOUT = "-"
 
 
-def render(benchmark: Benchmark, fmt: str, analysis: dict[str, Any] | None = None) -> bytes:
-    """The bytes of one format (a key of ``EXPORTERS``)."""
+def render(benchmark: Benchmark, fmt: str, analysis: dict[str, Any] | None = None, *,
+           time_unit: tuple[float, str] | None = None, sort: str = "command") -> bytes:
+    """The bytes of one format (a key of ``EXPORTERS``); the tables take hyperfine's ``-u`` and
+    ``--sort`` (JSON and CSV stay in seconds and command order, as hyperfine's)."""
     exporter = EXPORTERS.get(fmt)
     if exporter is None:
         raise PerflabError(f"unknown export format {fmt!r} (choose from {', '.join(EXPORTERS)})")
@@ -50,16 +52,19 @@ def render(benchmark: Benchmark, fmt: str, analysis: dict[str, Any] | None = Non
         from perflab.analysis.benchmark import stored_or_fresh
 
         analysis = stored_or_fresh(benchmark)
+    if isinstance(exporter, MarkupTable):
+        return exporter.serialize(benchmark, analysis, time_unit=time_unit, sort=sort)
     return exporter.serialize(benchmark, analysis)
 
 
 def export_benchmark(
-    benchmark: Benchmark, path: str | os.PathLike[str], fmt: str, analysis: dict[str, Any] | None = None
+    benchmark: Benchmark, path: str | os.PathLike[str], fmt: str, analysis: dict[str, Any] | None = None, *,
+    time_unit: tuple[float, str] | None = None, sort: str = "command",
 ) -> str:
     """Write one export atomically (temp file + fsync + rename), or to standard output for ``-``.
 
     Returns where it went (``stdout`` or the path), for the caller to tell the user."""
-    data = render(benchmark, fmt, analysis)
+    data = render(benchmark, fmt, analysis, time_unit=time_unit, sort=sort)
     if os.fspath(path) == STDOUT:
         sys.stdout.flush()
         sys.stdout.buffer.write(data)

@@ -17,11 +17,25 @@ from perflab.store.model import Benchmark
 RIGHT_ALIGNED = (False, True, True, True, True)  # Command, then the figures
 
 
-def table_cells(analysis: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
-    """Header and rows (plain text; the command cell unescaped) of the results table."""
+def display_order(analysis: dict[str, Any], sort: str = "command") -> list[int]:
+    """Indices of the commands as shown: as given, or fastest median first (``sort="median"``)."""
+    indices = list(range(len(analysis["commands"])))
+    if sort == "median":
+        def median(i: int) -> float:
+            value = analysis["commands"][i]["wall"]["median"]
+            return float("inf") if value is None else value
+
+        indices.sort(key=median)
+    return indices
+
+
+def table_cells(analysis: dict[str, Any], *, unit: tuple[float, str] | None = None,
+                sort: str = "command") -> tuple[list[str], list[list[str]]]:
+    """Header and rows (plain text; the command cell unescaped) of the results table, in the unit of
+    the first command's median unless ``unit`` is given (hyperfine's ``-u``)."""
     commands = analysis["commands"]
     first = next((c["wall"]["median"] for c in commands if c["wall"]["median"] is not None), None)
-    unit = time_unit(first)
+    unit = unit or time_unit(first)
     u = unit[1]
     header = ["Command", f"Mean ± σ [{u}]", f"Median [{u}] (95% CI)", f"Min … Max [{u}] (observed)",
               "Relative B/A (95% CI)"]
@@ -29,7 +43,8 @@ def table_cells(analysis: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
               if c.get("metric", "wall") == "wall"}
     reference = analysis.get("reference")
     rows = []
-    for i, cmd in enumerate(commands):
+    for i in display_order(analysis, sort):
+        cmd = commands[i]
         wall = cmd["wall"]
         comp = ratios.get(i)
         if i == 0 and reference == "first command":
@@ -63,12 +78,26 @@ def _notes(analysis: dict[str, Any]) -> list[tuple[str, list[str]]]:
     return out
 
 
-class MarkdownExporter:
+class MarkupTable:
+    """A table format: ``draw`` lays out the cells, the notes (verdicts, warnings) follow the table."""
+
+    name = ""
+    extension = ""
+
+    def serialize(self, benchmark: Benchmark, analysis: dict[str, Any], *,
+                  time_unit: tuple[float, str] | None = None, sort: str = "command") -> bytes:
+        header, rows = table_cells(analysis, unit=time_unit, sort=sort)
+        return self.draw(header, rows, _notes(analysis)).encode()
+
+    def draw(self, header: list[str], rows: list[list[str]], notes: list[tuple[str, list[str]]]) -> str:
+        raise NotImplementedError
+
+
+class MarkdownExporter(MarkupTable):
     name = "markdown"
     extension = ".md"
 
-    def serialize(self, benchmark: Benchmark, analysis: dict[str, Any]) -> bytes:
-        header, rows = table_cells(analysis)
+    def draw(self, header: list[str], rows: list[list[str]], notes: list[tuple[str, list[str]]]) -> str:
 
         def cell(text: str) -> str:
             return text.replace("|", "\\|")
@@ -77,19 +106,18 @@ class MarkdownExporter:
                  "|" + "|".join("---:" if right else ":---" for right in RIGHT_ALIGNED) + "|"]
         for row in rows:
             lines.append("| " + " | ".join([f"`{cell(row[0])}`", *(cell(c) for c in row[1:])]) + " |")
-        for title, items in _notes(analysis):
+        for title, items in notes:
             lines += ["", title, ""] + [f"- {cell(item)}" for item in items]
-        return ("\n".join(lines) + "\n").encode()
+        return "\n".join(lines) + "\n"
 
 
-class AsciidocExporter:
+class AsciidocExporter(MarkupTable):
     """hyperfine's ``--export-asciidoc`` layout: ``[cols="<,>,…"]``, ``|===``, one cell per line."""
 
     name = "asciidoc"
     extension = ".adoc"
 
-    def serialize(self, benchmark: Benchmark, analysis: dict[str, Any]) -> bytes:
-        header, rows = table_cells(analysis)
+    def draw(self, header: list[str], rows: list[list[str]], notes: list[tuple[str, list[str]]]) -> str:
 
         def cell(text: str) -> str:
             return text.replace("|", "\\|")
@@ -102,19 +130,18 @@ class AsciidocExporter:
         for r in rows:
             text += row([f"`+{cell(r[0])}+`", *(cell(c) for c in r[1:])])
         text += "|===\n"
-        for title, items in _notes(analysis):
+        for title, items in notes:
             text += f"\n{title}\n\n" + "".join(f"* {cell(item)}\n" for item in items)
-        return text.encode()
+        return text
 
 
-class OrgmodeExporter:
+class OrgmodeExporter(MarkupTable):
     """hyperfine's ``--export-orgmode`` layout: ``| a  |  b |``, a ``|--+--|`` divider, ``=command=``."""
 
     name = "orgmode"
     extension = ".org"
 
-    def serialize(self, benchmark: Benchmark, analysis: dict[str, Any]) -> bytes:
-        header, rows = table_cells(analysis)
+    def draw(self, header: list[str], rows: list[list[str]], notes: list[tuple[str, list[str]]]) -> str:
 
         def cell(text: str) -> str:
             return text.replace("|", "\\vert{}")
@@ -125,6 +152,6 @@ class OrgmodeExporter:
         text = row(header) + "|" + "--+" * (len(header) - 1) + "--|\n"
         for r in rows:
             text += row([f"={cell(r[0])}=", *(cell(c) for c in r[1:])])
-        for title, items in _notes(analysis):
+        for title, items in notes:
             text += f"\n{title}\n\n" + "".join(f"- {cell(item)}\n" for item in items)
-        return text.encode()
+        return text

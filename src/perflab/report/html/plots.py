@@ -20,7 +20,7 @@ from matplotlib import rc_context
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
-from matplotlib.ticker import FormatStrFormatter, NullFormatter
+from matplotlib.ticker import FormatStrFormatter, MaxNLocator, NullFormatter
 
 # Okabe & Ito's colour-blind-safe palette; every colour also comes with its own marker shape.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
@@ -241,3 +241,30 @@ def curve_svg(lines: list[tuple[str, list[tuple[float, float, float | None, floa
     if lines:
         ax.legend(loc="best", frameon=False, fontsize=8)
     return _svg(fig, f"{ylabel} against {xlabel} for {len(lines)} series", salt)
+
+
+@_themed
+def history_svg(series: list[tuple[str, list[float | None], list[float | None], list[float | None]]],
+                steps: list[list[int]], unit: tuple[float, str], salt: str) -> str:
+    """Each cell's median across results (in stored order) with its CI as a band; dashed verticals and a
+    ◆ mark where the history analysis found a step."""
+    fig = _figure(10, 3.4)
+    ax = fig.subplots()
+    for i, ((tag, medians, lows, highs), marks) in enumerate(zip(series, steps, strict=True)):
+        colour, marker = _style(i)
+        x = np.arange(len(medians)) + 1
+        y = np.array([np.nan if m is None else m / unit[0] for m in medians])
+        lo = np.array([np.nan if v is None else v / unit[0] for v in lows])
+        hi = np.array([np.nan if v is None else v / unit[0] for v in highs])
+        ax.fill_between(x, lo, hi, color=colour, alpha=0.2, lw=0)
+        ax.plot(x, y, marker, ls="-", color=colour, ms=4, label=tag)
+        for index in marks:
+            ax.axvline(index + 0.5, color=colour, ls="--", lw=1)
+            ax.plot([index + 1], [y[index]], "D", color="black", ms=7, mfc="none")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("stored result, oldest first (the table names each one)")
+    ax.set_ylabel(f"median ({unit[1]}); band: CI")
+    if series:
+        ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), frameon=False, ncols=min(len(series), 6),
+                  borderaxespad=0.0)
+    return _svg(fig, f"History of {len(series)} series with change points", salt)

@@ -33,14 +33,15 @@ def builders() -> list[Builder]:
         comparisons,
         crypto,
         generic,
+        history,
         method,
         overview,
         suites,
         tuning,
     )
 
-    return [overview.build, method.build, suites.build, benchmarks.build, comparisons.build, tuning.build,
-            crypto.build, anns.build, generic.build]
+    return [overview.build, method.build, suites.build, history.build, benchmarks.build, comparisons.build,
+            tuning.build, crypto.build, anns.build, generic.build]
 
 
 def build_sections(data: ReportData) -> list[Section]:

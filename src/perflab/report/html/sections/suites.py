@@ -29,13 +29,13 @@ def _figure_text(entry: dict[str, Any] | None, unit: tuple[float, str] = (1.0, "
     return ci_text(entry.get("value"), entry.get("ci"), unit)
 
 
-def _speedup_cell(s: dict[str, Any]) -> dict[str, Any]:
+def _speedup_cell(s: dict[str, Any], metric: str) -> dict[str, Any]:
     lo, hi = (s.get("speedup_ci") or [None, None])[:2]
     value = s.get("speedup")
     text = "n/a" if value is None else (f"{value:.3f}×" if lo is None or hi is None
                                         else f"{value:.3f}× [{lo:.3f}, {hi:.3f}]")
     return {"text": text, "value": value, "low": lo, "high": hi, "reason": s.get("reason") or "",
-            **verdict_view({**s, "metric": "wall"})}
+            **verdict_view({**s, "metric": metric})}
 
 
 def _metric_table(analysis: dict[str, Any], metric: str) -> dict[str, Any]:
@@ -49,7 +49,7 @@ def _metric_table(analysis: dict[str, Any], metric: str) -> dict[str, Any]:
         cells = [ci_text((r["cells"].get(v) or {}).get(metric, {}).get("median"),
                          (r["cells"].get(v) or {}).get(metric, {}).get("ci"), unit) for v in variants]
         ns = [(r["cells"].get(v) or {}).get(metric, {}).get("n", 0) for v in variants]
-        speedups = [_speedup_cell((r["speedups"].get(v) or {}).get(metric) or {}) for v in others]
+        speedups = [_speedup_cell((r["speedups"].get(v) or {}).get(metric) or {}, metric) for v in others]
         rows.append({"benchmark": r["benchmark"], "input": r["input"], "cells": cells, "ns": ns,
                      "speedups": speedups})
     totals = (analysis.get("totals") or {}).get(metric) or {}
