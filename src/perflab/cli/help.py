@@ -28,6 +28,8 @@ EXAMPLES = {
     "system profiles": "perflab system profiles --json",
     "tune try": "perflab tune try --knob net.ipv4.tcp_congestion_control=cubic,bbr -- ./transfer-test",
     "suite run": "perflab suite run suite.toml",
+    "check": "perflab check --against main",
+    "history": "perflab history nap --metric wall",
     "kernel audit": "perflab kernel audit --config /boot/config-$(uname -r)",
     "kernel merge": "perflab kernel merge base.config hotpath.config -o .config --srctree /usr/src/linux",
     "kernel diff": "perflab kernel diff old.config new.config --fragment",
