@@ -30,6 +30,9 @@ class _BenchCommand(TyperCommand):
 
                 raise PerflabError("nothing after --: perflab bench [OPTIONS] -- CMD ARG...")
         value_options = {name for p in self.params if not getattr(p, "is_flag", True) for name in p.opts}
+        # hyperfine's -h: the help option names in context_settings do not reach this typer's parser
+        args = ["--help" if word == "-h" and (k == 0 or args[k - 1] not in value_options) else word
+                for k, word in enumerate(args)]
         install_plain_coercion([*self.params, self.get_help_option(ctx)])
         return super().parse_args(ctx, rewrite(args, value_options))
 
