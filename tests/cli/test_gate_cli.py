@@ -6,6 +6,7 @@ runs of the same command, so the A/A case cannot reach the 5 % threshold and the
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -18,7 +19,14 @@ import pytest
 from perflab.store.db import Store
 from perflab.store.model import Benchmark, CommandResult, Run
 
-needs_valgrind = pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind not installed")
+
+def needs_valgrind(test):  # noqa: ANN001, ANN201 - a missing valgrind fails the test, never skips it
+    def check(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        if shutil.which("valgrind") is None:
+            pytest.fail("valgrind not installed: .ci/system-deps installs it", pytrace=False)
+        return test(*args, **kwargs)
+
+    return functools.wraps(test)(check)
 
 SUITE = """\
 [suite]

@@ -17,9 +17,15 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-backgroun
          "--disable-component-update", "--disable-sync"]
 ARTEFACTS = Path(os.environ.get("PERFLAB_TEST_ARTEFACTS", Path(__file__).parents[3] / "test-artefacts"))
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright missing: pip install '.[test]'")
-if not shutil.which(CHROMIUM):
-    pytest.skip(f"{CHROMIUM} missing: .ci/system-deps installs Debian's chromium", allow_module_level=True)
+# A missing browser fails these tests (never a skip counted as a pass): .ci/system-deps installs chromium,
+# the test extra installs playwright.
+from playwright import sync_api  # noqa: E402
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _chromium_present() -> None:
+    if not shutil.which(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} missing: .ci/system-deps installs Debian's chromium", pytrace=False)
 
 
 @pytest.fixture(scope="module")
