@@ -137,12 +137,21 @@ def _kill(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
+def _die_with_perflab() -> None:
+    """In the child before exec: SIGKILL when perflab's thread dies, however it dies (SIGKILL included), so
+    a guest never outlives the run that started it (orphaned TCG guests were seen spinning for minutes)."""
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+
+
 def boot(argv: list[str], timeout_s: float) -> BootOutcome:
     """Run one QEMU to its end, or kill it (and its process group) when ``timeout_s`` is up or on Ctrl-C."""
     started = time.monotonic_ns()
     try:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, start_new_session=True)
+                                stderr=subprocess.PIPE, start_new_session=True,
+                                preexec_fn=_die_with_perflab)
     except OSError as error:
         raise PerflabError(f"{argv[0]}: cannot start: {error.strerror}") from error
     console: list[tuple[int, str]] = []
