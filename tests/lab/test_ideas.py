@@ -116,3 +116,15 @@ def test_unknown_choices_and_ids_are_one_line_errors(records: MethodRecords) -> 
         records.add_idea("  ", "high", "low")
     with pytest.raises(PerflabError, match="no idea with id 42"):
         records.set_status(42, "done")
+
+
+def test_tracker_says_diminishing_returns_after_three_small_gains() -> None:
+    from perflab.lab.experiment_log import TrackerRow, diminishing_returns
+
+    def row(k: int, gain: float | None) -> TrackerRow:
+        interval = (gain, gain) if gain is not None else None
+        return TrackerRow(k, k, f"idea {k}", "DISCARD", gain, interval, True)
+
+    assert diminishing_returns([row(1, 0.20), row(2, 0.005), row(3, 0.002), row(4, -0.01)])
+    assert not diminishing_returns([row(1, 0.005), row(2, 0.002), row(3, 0.03)])
+    assert not diminishing_returns([row(1, 0.005), row(2, None), row(3, 0.002)])  # two decided only
