@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from perflab.errors import PerflabError
+from perflab.fsutil import ensure_private_dir
 
 GIT_TIMEOUT_S = 60.0
 
@@ -73,7 +74,7 @@ def diff(root: Path, base: str, rev: str | None) -> tuple[str, str]:
 @contextlib.contextmanager
 def private_checkout(root: Path, commit: str, state_dir: Path, patches: list[str] = ()) -> Iterator[Path]:
     """A detached worktree of ``commit`` (with ``patches`` applied), removed on exit."""
-    state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    ensure_private_dir(state_dir)
     where = Path(tempfile.mkdtemp(prefix="worktree-", dir=state_dir))
     path = where / "tree"
     _git(root, "worktree", "add", "--detach", "--quiet", str(path), commit)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from perflab.errors import PerflabError
+from perflab.fsutil import ensure_private_dir
 
 CHECK_TIMEOUT_S = 600.0
 
@@ -77,12 +78,10 @@ def substitute(argv: list[str], **values: str) -> list[str]:
 
 
 def coefficient_of_variation(values: list[float]) -> float:
-    import numpy as np
+    """The summary's CV (stddev / mean); NaN with fewer than 2 values."""
+    from perflab.stats.summary import summarize
 
-    array = np.asarray(values, dtype=float)
-    if array.size < 2 or array.mean() <= 0:
-        return float("nan")
-    return float(array.std(ddof=1) / array.mean())
+    return float(summarize(values).cv) if len(values) >= 2 else float("nan")
 
 
 def plan_of(record: dict[str, Any]) -> Plan:
@@ -92,9 +91,10 @@ def plan_of(record: dict[str, Any]) -> Plan:
 
 
 def private_state_dir() -> Path:
-    from perflab.system.journal import state_dir
+    """perflab's state directory (checked private by ``fsutil``): checkouts and generated inputs go here."""
+    from perflab.fsutil import state_dir
 
-    return Path(state_dir())
+    return state_dir()
 
 
 def run_check(check: str, candidate: list[str], inputs: list[InputSpec], cwd: Path) -> dict[str, Any]:
@@ -155,8 +155,7 @@ def plan_from_suite(path: str, benchmark: str | None, variant: str | None, **set
         command = ["sh", "-c", text] if chosen.shell else shlex.split(text)
     suite_dir = str(Path(path).resolve().parent)
     key = hashlib.sha256(f"{Path(path).resolve()}|{spec.seed}".encode()).hexdigest()[:16]
-    workdir = private_state_dir() / "inputs" / key
-    workdir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    workdir = ensure_private_dir(private_state_dir() / "inputs" / key)
     inputs = []
     for name in chosen.inputs:
         prepared = prepare_input(spec.inputs[name], str(workdir), spec.seed, cwd=suite_dir)

@@ -224,15 +224,10 @@ def parse_markdown(path: Path, text: str) -> list[ParsedIdea]:
 
 def import_markdown(records: MethodRecords, path: Path) -> list[int]:
     """Add every row of the file's ideas table; all or nothing (the file is parsed before any write)."""
+    from perflab.fsutil import read_bounded
     from perflab.store.method import now
 
-    try:
-        with open(path, "rb") as handle:
-            raw = handle.read(MAX_IMPORT_BYTES + 1)
-    except OSError as error:
-        raise PerflabError(f"{path}: cannot read: {error.strerror}") from None
-    if len(raw) > MAX_IMPORT_BYTES:
-        raise PerflabError(f"{path}: larger than {MAX_IMPORT_BYTES // 1024 // 1024} MiB; not an ideas table")
+    raw = read_bounded(path, limit=MAX_IMPORT_BYTES, what="ideas table")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
