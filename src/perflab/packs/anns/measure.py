@@ -110,7 +110,8 @@ def timed_queries(qc: QueryCall) -> QueryPass:
         if gc_was_enabled:
             gc.enable()
     marks = np.asarray(stamps, dtype=np.int64)
-    return QueryPass(np.asarray(qc.to_ids(raws), dtype=np.int64), np.diff(marks), int(marks[-1] - marks[0]), cpu)
+    ids = np.asarray(qc.to_ids(raws), dtype=np.int64)
+    return QueryPass(ids, np.diff(marks), int(marks[-1] - marks[0]), cpu)
 
 
 def threaded_qps(qc: QueryCall, threads: int) -> float:
