@@ -17,7 +17,7 @@ also keeping what was measured. The result is one Benchmark of kind ``suite``: o
 
 from __future__ import annotations
 
-import os
+import functools
 import random
 import re
 import secrets
@@ -48,8 +48,6 @@ if TYPE_CHECKING:
     from perflab.store.db import Store
 
 NO_INPUT = "-"
-#: counting runs per cell for the instructions metric (a verdict needs 5, a median CI 6)
-INSTRUCTION_RUNS = 6
 
 
 @dataclass
@@ -249,8 +247,10 @@ def _measure_group(
         )
     from perflab.bench.commands import Command
     from perflab.bench.options import BenchOptions
-    from perflab.bench.runner import MeasurementSession, Place
+    from perflab.bench.runner import Place
     from perflab.bench.scheduler import RunCount
+    from perflab.lab.bench_blocks import Arm, BlockPlan
+    from perflab.lab.bench_session import BenchRequest, BenchSession
 
     commands = [
         Command(
@@ -270,45 +270,37 @@ def _measure_group(
         metrics=list(plan.spec.custom_metrics),
         capture_environment=False,
     )
-    session = MeasurementSession(commands, options, kind="suite", places=places)
-    failure = None
-    indices = list(range(len(commands)))
+
+    def block(_number: int) -> list[Arm]:
+        """Every variant once, in a fresh random order, under its settings."""
+        arms = [
+            Arm(i, v.spec.name, in_force=functools.partial(variant_in_force, v, in_process=False))
+            for i, v in enumerate(plan.variants)
+        ]
+        rng.shuffle(arms)
+        return arms
+
+    def ran(arm: Arm, _run: object) -> None:
+        observer.advance(commands[arm.index].name)
+
+    request = BenchRequest(
+        commands,
+        options,
+        kind="suite",
+        plan=BlockPlan(block, warmup_blocks=b.settings.warmup, ran=ran),
+        places=places,
+        instructions=plan.counter is not None,
+    )
     try:
-        with session:
-            session.setup()
-            for _ in range(b.settings.warmup):
-                rng.shuffle(indices)
-                for i in indices:
-                    with variant_in_force(plan.variants[i], in_process=False):
-                        session.warm_once(i)
-                    observer.advance(commands[i].name)
-            for block in range(b.settings.runs):
-                rng.shuffle(indices)
-                for i in indices:
-                    with variant_in_force(plan.variants[i], in_process=False):
-                        run = session.run_once(i, block=block, variant=plan.variants[i].spec.name)
-                        if plan.counter is not None and block < INSTRUCTION_RUNS:
-                            run.metrics["instructions"] = float(
-                                plan.counter.count(
-                                    commands[i].argv, env={**os.environ, **places[i].env}, cwd=places[i].cwd
-                                )
-                            )
-                    observer.advance(commands[i].name)
-    except PerflabError as error:
-        failure = error.message
-    except KeyboardInterrupt:
-        cells += session.finish("interrupted").commands
-        raise
-    raw = session.finish("complete" if failure is None else "failed", failure)
+        raw = BenchSession(request).measure()
+    except PerflabError as error:  # nothing measured (a command that does not exist)
+        return error.message
     for cell, v in zip(raw.commands, plan.variants, strict=True):
         cell.notes += v.notes
-        if plan.counter is not None:
-            cell.notes.append(
-                f"{plan.counter.label}; counted in separate untimed runs after the first "
-                f"{INSTRUCTION_RUNS} timed ones"
-            )
     cells += raw.commands
-    return failure
+    if raw.status == "interrupted":
+        raise KeyboardInterrupt
+    return raw.message if raw.status == "failed" else None
 
 
 def suite_cells(bench: Benchmark) -> list[Cell]:
