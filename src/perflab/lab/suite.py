@@ -33,7 +33,6 @@ from perflab.bench.inprocess import PER_CALL
 from perflab.bench.instructions import InstructionCounter, find_counter
 from perflab.errors import PerflabError
 from perflab.lab.bench_session import sigterm_as_interrupt
-from perflab.lab.suite_file import BenchmarkSpec, SuiteSpec
 from perflab.lab.suite_prep import (
     PreparedInput,
     PreparedVariant,
@@ -42,6 +41,7 @@ from perflab.lab.suite_prep import (
     release_variant,
     variant_in_force,
 )
+from perflab.lab.suite_spec import BenchmarkSpec, SuiteSpec
 from perflab.store.model import Benchmark, CommandResult
 
 if TYPE_CHECKING:
@@ -67,6 +67,9 @@ class SuiteObserver:
 
     def advance(self, cell: str) -> None:
         """One run of ``cell`` (benchmark/input/variant) finished."""
+
+    def unplanned(self, runs: int) -> None:
+        """``runs`` of the planned runs will not be made (an adaptive count stopped before max-runs)."""
 
 
 @dataclass
@@ -142,16 +145,14 @@ def run_suite(
             counter = find_counter() if "instructions" in spec.metrics else None
             plan = _Plan(spec, benchmarks, prepared, inputs, seed, counter)
             environment = capture_environment()
-            observer.start(
-                sum(
-                    len(b.inputs or [NO_INPUT]) * len(prepared) * (b.settings.runs + b.settings.warmup)
-                    for b in benchmarks
-                )
-            )
+            observer.start(sum(len(b.inputs or [NO_INPUT]) * _planned(b, len(prepared)) for b in benchmarks))
             with sigterm_as_interrupt():
                 for b in benchmarks:
                     for inp in b.inputs or [NO_INPUT]:
+                        before = len(cells)
                         failure = _measure_group(plan, b, inp, observer, cells)
+                        made = sum(len(c.runs) + c.warmup_runs for c in cells[before:])
+                        observer.unplanned(max(0, _planned(b, len(prepared)) - made))
                         if failure is not None:
                             status, message = "failed", failure
                             break
@@ -177,6 +178,11 @@ def run_suite(
     suite_id = store.save(bench)
     notes = [n for p in prepared for n in p.notes]
     return SuiteOutcome(suite_id, bench, notes)
+
+
+def _planned(b: BenchmarkSpec, variants: int) -> int:
+    """Runs (warm-up included) one benchmark × input makes at most."""
+    return variants * (b.settings.planned_runs + b.settings.warmup)
 
 
 def _settings(plan: _Plan, options: SuiteRunOptions, variant_specs: Sequence[Any]) -> dict[str, Any]:
@@ -248,7 +254,6 @@ def _measure_group(
     from perflab.bench.commands import Command
     from perflab.bench.options import BenchOptions
     from perflab.bench.runner import Place
-    from perflab.bench.scheduler import RunCount
     from perflab.lab.bench_blocks import Arm, BlockPlan
     from perflab.lab.bench_session import BenchRequest, BenchSession
 
@@ -263,7 +268,7 @@ def _measure_group(
     ]
     places = [Place(env=dict(v.spec.env), cwd=v.cwd or plan.spec.directory) for v in plan.variants]
     options = BenchOptions(
-        count=RunCount(runs=b.settings.runs),
+        count=b.settings.count,
         warmup=0,
         seed=rng.getrandbits(32),
         timeout_s=b.settings.timeout_s,

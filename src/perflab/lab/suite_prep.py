@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from perflab.errors import PerflabError
-from perflab.lab.suite_file import InputSpec, VariantSpec
+from perflab.lab.suite_spec import InputSpec, VariantSpec
 
 GIT_TIMEOUT_S = 120
 BUILD_TIMEOUT_S = 1800
