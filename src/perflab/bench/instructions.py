@@ -168,6 +168,7 @@ def declare_metric(bench: Any, counter: InstructionCounter) -> None:
 
     for result in bench.commands:
         if not any(m.name == METRIC for m in result.metrics):
-            result.metrics.append(MetricSpec(METRIC, "", "", higher_is_better=False))
+            unit = "simulated (valgrind)" if counter.kind == "valgrind" else "hardware count (perf)"
+            result.metrics.append(MetricSpec(METRIC, "", unit, higher_is_better=False))
         result.notes.append(f"{counter.label}; counted in separate untimed runs after the first "
                             f"{COUNTED_RUNS} timed ones")
