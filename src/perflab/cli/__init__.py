@@ -89,8 +89,35 @@ def _register() -> None:
     app.add_typer(anns.app, name="anns")
 
 
+#: top-level commands registered by a module's ``register(app)`` (the rest are groups: add_typer)
+_REGISTERED_BY = {"bench": "bench", "results": "results", "show": "results", "compare": "results",
+                  "import": "results", "export": "results", "report": "report", "check": "gate",
+                  "history": "gate"}
+_GROUPS = ("system", "tune", "suite", "kernel", "crypto", "vm", "idea", "exp", "anns")
+
+
+def _register_only(word: str) -> bool:
+    """Register just the command ``word`` names (typer builds every registered command's parameters on
+    each call: ~90 signatures, most of a short command's start-up); False when ``word`` is not one."""
+    import importlib
+
+    if word in _REGISTERED_BY:
+        importlib.import_module(f"perflab.cli.{_REGISTERED_BY[word]}").register(app)
+    elif word == "tracker":
+        app.command("tracker")(importlib.import_module("perflab.cli.exp").tracker_command)
+    elif word in _GROUPS:
+        app.add_typer(importlib.import_module(f"perflab.cli.{word}").app, name=word)
+    else:
+        return False
+    return True
+
+
 def main() -> None:
-    _register()
+    word = sys.argv[1] if len(sys.argv) > 1 else ""
+    # the whole tree for help, completion, options before the command and unknown words (their error
+    # lists every command); else only the command named
+    if "_PERFLAB_COMPLETE" in os.environ or not _register_only(word):
+        _register()
     try:
         # standalone_mode=False returns the code of typer.Exit / ctx.exit instead of exiting.
         code = app(standalone_mode=False)
