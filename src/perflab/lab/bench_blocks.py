@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from perflab.errors import PerflabError, Terminated
 
 if TYPE_CHECKING:
-    from perflab.bench.runner import MeasurementSession
+    from perflab.bench.measurement import MeasurementSession
     from perflab.store.model import Benchmark, Run
 
 
@@ -49,7 +49,7 @@ class BlockPlan:
 
 def run_plan(session: MeasurementSession, plan: BlockPlan) -> Benchmark:
     """Setup, warm-up blocks, measured blocks until the session's run count is reached, cleanup."""
-    from perflab.bench.runner import RunFailed
+    from perflab.bench.failures import RunFailed
     from perflab.bench.scheduler import StopDecision, StopRule
 
     rule = StopRule(session.options.count)

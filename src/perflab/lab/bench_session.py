@@ -2,7 +2,7 @@
 
 ``perflab bench``, ``perflab suite run`` (one session per benchmark × input: its variants interleaved)
 and ``tune try`` (the baseline and candidate tunings in alternating blocks) all measure through this
-session: the same engine (``bench.runner.MeasurementSession``), run rule, stopping rule, signal handling,
+session: the same engine (``bench.measurement.MeasurementSession``), run rule, stopping rule, signal handling,
 instruction counting and saving. Suites and tune try give a ``BlockPlan`` (``lab.bench_blocks``): which
 command under which setting runs in which order, block by block. Every output goes through a ``Reporter``
 (``perflab.report.reporters``: terminal, JSON, hyperfine JSON, Markdown, CSV; ``Collector`` keeps the
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from perflab.bench.commands import Command
     from perflab.bench.instructions import InstructionCounter
     from perflab.bench.options import BenchOptions, Observer
-    from perflab.bench.runner import Place
+    from perflab.bench.run_io import Place
     from perflab.lab.bench_blocks import BlockPlan
     from perflab.store.db import Store
     from perflab.store.model import Benchmark
@@ -151,7 +151,7 @@ class BenchSession:
                 bench = run_benchmark(request.commands, request.options, observer=observing)
                 bench.kind = request.kind
             else:
-                from perflab.bench.runner import MeasurementSession
+                from perflab.bench.measurement import MeasurementSession
                 from perflab.lab.bench_blocks import run_plan
 
                 session = MeasurementSession(request.commands, request.options, observer=observing,

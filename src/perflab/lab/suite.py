@@ -253,7 +253,7 @@ def _measure_group(
         )
     from perflab.bench.commands import Command
     from perflab.bench.options import BenchOptions
-    from perflab.bench.runner import Place
+    from perflab.bench.run_io import Place
     from perflab.lab.bench_blocks import Arm, BlockPlan
     from perflab.lab.bench_session import BenchRequest, BenchSession
 
