@@ -52,7 +52,8 @@ def print_history(
         count = len(cell.points)
         rows = shown_rows(count, [s.index for s in cell.steps], last)
         hidden = count - len(rows)
-        scope = f"{count} results" + (f", {hidden} not shown (--all shows them)" if hidden else "")
+        scope = f"{count} result{'' if count == 1 else 's'}"
+        scope += f", {hidden} not shown (--all shows them)" if hidden else ""
         out.write(f"{label}: {metric}, median [95 % CI]; {scope}\n")
         table = [COLUMNS, *history_rows(cell, metric, rows)]
         widths = [max(len(r[k]) for r in table) for k in range(len(COLUMNS))]
