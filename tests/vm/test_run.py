@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from perflab.store.db import Store
+
 pytestmark = pytest.mark.slow
 PERFLAB = [sys.executable, "-m", "perflab"]
 TCG = "emulated (TCG): not hardware performance"
@@ -43,6 +45,38 @@ def test_uname_and_a_python_one_liner_from_the_host_filesystem(generic_deb: Path
     assert result["boot_to_init_s"] > 0 and result["runs"][0]["guest_s"] > 0
     assert not Path("/usr/perflab-guest-write").exists()  # the guest's writes stay in its overlay
     assert result["accel"] == "kvm" or TCG in done.stderr
+    _check_stored_run(result, tmp_path)
+
+
+def _check_stored_run(result: dict, tmp_path: Path) -> None:
+    """The run is in the store (PERFLAB_DB: this test's private file) with what `results`, `export` and
+    `report` need: command, kernel, accelerator and why, exit code, both clocks, the health scan."""
+    assert f"saved as #{result['id']}" not in json.dumps(result)  # the id is data, not a message
+    with Store.open() as store:
+        stored = store.get(result["id"])
+    assert stored.kind == "vm-run" and stored.status == "complete"
+    s = stored.settings
+    assert (s["kernel"], s["release"], s["accel"]) == (result["kernel"], result["release"], result["accel"])
+    assert s["accel_reason"] == result["accel_reason"] and s["exit_code"] == 0
+    assert s["health_scan"] == "clean" and s["health"] == []
+    (cell,) = stored.commands
+    assert cell.argv[:2] == ["sh", "-c"] and cell.parameters["kernel"] == result["kernel"]
+    (run,) = cell.runs
+    assert run.exit_code == 0 and run.wall_s == pytest.approx(result["runs"][0]["guest_s"], abs=1e-6)
+    assert run.metrics["host_s"] == pytest.approx(result["runs"][0]["host_s"])
+    assert run.metrics["boot_to_init_s"] == pytest.approx(result["boot_to_init_s"])
+    listed = json.loads(subprocess.run([*PERFLAB, "results", "--json"], capture_output=True, text=True,
+                                       check=True).stdout)
+    assert [(r["id"], r["kind"]) for r in listed] == [(result["id"], "vm-run")]
+    markdown = subprocess.run([*PERFLAB, "export", str(result["id"]), "--format", "markdown"],
+                              capture_output=True, text=True, check=True).stdout
+    assert "no CI" in markdown  # one boot: one sample, and the table says there is no interval
+    page = tmp_path / "report.html"
+    subprocess.run([*PERFLAB, "report", "-o", str(page)], capture_output=True, text=True, check=True)
+    html = page.read_text()
+    assert "vm-run" in html
+    if result["accel"] == "tcg":
+        assert TCG in markdown and TCG in html and stored.analysis["label"] == TCG
 
 
 def test_a_failing_command_returns_its_exit_code_and_stderr(generic_deb: Path) -> None:
@@ -51,6 +85,11 @@ def test_a_failing_command_returns_its_exit_code_and_stderr(generic_deb: Path) -
     assert done.returncode == 7
     assert done.stdout == "to-stdout\n"
     assert "to-stderr" in done.stderr and "command-failed" in done.stderr
+    with Store.open() as store:
+        (listing,) = store.list()
+        stored = store.get(listing.id)
+    assert stored.kind == "vm-run" and stored.status == "failed" and "exit code 7" in stored.message
+    assert stored.settings["exit_code"] == 7 and stored.commands[0].runs[0].exit_code == 7
 
 
 def test_a_hung_guest_is_killed_by_the_watchdog(generic_deb: Path) -> None:
@@ -68,6 +107,12 @@ def test_a_planted_warning_in_the_kernel_log_fails_the_run(generic_deb: Path) ->
               "sh", "-c", "echo 'WARNING: planted by perflab test' > /dev/kmsg")
     assert done.returncode == 3, done.stderr
     assert "kernel-error" in done.stderr and "WARNING: planted by perflab test" in done.stderr
+    with Store.open() as store:
+        (listing,) = store.list()
+        stored = store.get(listing.id)
+    assert stored.status == "failed" and stored.settings["boot_status"] == "kernel-error"
+    assert any("WARNING: planted by perflab test" in line for line in stored.settings["health"])
+    assert any("kernel health scan" in w for w in stored.analysis["warnings"])
 
 
 def test_stress_loads_and_unloads_a_module_and_reports_the_first_failure(generic_deb: Path) -> None:

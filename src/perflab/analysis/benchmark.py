@@ -255,6 +255,13 @@ def analyze(
         result["warnings"].insert(0, f"benchmark {benchmark.status}: {why}")
     if not benchmark.environment:
         result["warnings"].append("no environment was captured with this result")
+    label = benchmark.settings.get("label")
+    if isinstance(label, str) and "emulated" in label:  # a VM under TCG (perflab vm, a suite's vm variants)
+        what = "compared on" if comparisons else "measured on"
+        reason = benchmark.settings.get("accel_reason")
+        result["label"] = label
+        why = f" ({reason})" if reason else ""
+        result["warnings"].insert(0, f"{label}: {what} emulated execution{why}")
     return result
 
 

@@ -41,6 +41,9 @@ def run(
     limit: Annotated[int | None, typer.Option("--limit", help="Use only the first N base vectors.")] = None,
     queries: Annotated[int | None, typer.Option("--queries", help="Number of queries (glove: drawn from "
                                                 "the set; default 1000).")] = None,
+    hnsw_m: Annotated[int, typer.Option("--hnsw-m", min=2, help="HNSW M (all HNSW engines).")] = 16,
+    ef_construction: Annotated[int, typer.Option("--ef-construction", min=1, help="HNSW efConstruction "
+                                                 "(all HNSW engines).")] = 200,
     ef: Annotated[str | None, typer.Option("--ef", help="HNSW ef sweep (all HNSW engines).")] = None,
     nprobe: Annotated[str | None, typer.Option("--nprobe", help="IVF nprobe sweep.")] = None,
     search_k: Annotated[str | None, typer.Option("--search-k", help="Annoy search_k sweep.")] = None,
@@ -59,9 +62,10 @@ def run(
     given = (("ef_sweep", _ints(ef, "--ef")), ("nprobe_sweep", _ints(nprobe, "--nprobe")),
              ("search_k_sweep", _ints(search_k, "--search-k")))
     sweeps = {name: v for name, v in given if v}
+    hnsw = {"hnsw_m": hnsw_m, "hnsw_ef_construction": ef_construction}
     req = AnnsRequest(dataset=dataset, engines=[e.strip() for e in engines.split(",") if e.strip()], k=k,
                       threads=_ints(threads, "--threads") or [1], processes=processes, limit=limit,
-                      queries=queries, seed=seed, timeout_s=timeout, settings=Settings(**sweeps))
+                      queries=queries, seed=seed, timeout_s=timeout, settings=Settings(**sweeps, **hnsw))
     err = Console(stderr=True)
     bench = run_and_save(req, db, lambda msg: err.print(f"[dim]{msg}[/]"))
     if as_json:
@@ -98,6 +102,7 @@ def list_(as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")
 
     from perflab.packs.anns.datasets import AVAILABLE, glove_path
     from perflab.packs.anns.plugin import all_engines
+    from perflab.report.terminal import print_table
 
     infos = all_engines()
     try:
@@ -117,7 +122,7 @@ def list_(as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")
     for i in infos:
         t.add_row(i.name, "yes" if i.installed else f"no — {i.reason}", i.version or "—", i.run_mode or "—",
                   i.algorithm or "—", i.origin)
-    console.print(t)
+    print_table(console, t)
     console.print("plug in your own: --engines module:Class, an entry point in group "
                   "perflab.anns_engines, or exec:COMMAND (JSON lines; docs/anns-plugins.md)")
 

@@ -52,6 +52,8 @@ MachineOpt = Annotated[str, typer.Option("--machine", help="auto, microvm, q35 o
 Timeout = Annotated[float, typer.Option("--timeout", help="Watchdog: kill the guest after S seconds.")]
 Append = Annotated[str, typer.Option("--append", help="Extra kernel command-line arguments.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+Db = Annotated[str | None, typer.Option("--db", help="Store URL (default $PERFLAB_DB or "
+                                        "sqlite:///.perflab/perflab.db).")]
 
 
 def _options(modules_from: str | None, modules: list[str] | None, cpus: int, mem: int, accel: str,
@@ -67,10 +69,13 @@ def _fmt_s(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f} s"
 
 
-def _report(result: Any, as_json: bool, show_output: bool) -> None:
+def _report(result: Any, as_json: bool, show_output: bool, stored_id: int | None = None) -> None:
     """Print the guest's output, one summary line (labelled under TCG), and the health lines."""
     if as_json:
-        typer.echo(json.dumps(result.to_dict(), indent=2))
+        data = result.to_dict()
+        if stored_id is not None:
+            data["id"] = stored_id
+        typer.echo(json.dumps(data, indent=2))
     elif show_output:
         for run in result.runs:
             typer.echo(run.stdout, nl=False)
@@ -106,15 +111,20 @@ def _exit_code(result: Any) -> int:
 @app.command("run", cls=_VmCommand, no_args_is_help=True)
 def run(ctx: typer.Context, kernel: Kernel, modules_from: ModulesFrom = None, module: Modules = None,
         cpus: Cpus = 1, mem: Mem = 1024, accel: Accel = "auto", machine: MachineOpt = "auto",
-        timeout: Timeout = 120.0, append: Append = "", as_json: AsJson = False) -> None:
-    """Boot KERNEL and run `-- CMD ARG...` inside; its output and exit code come back. A kernel-log
-    Oops/BUG/WARNING/KASAN/panic/lockdep splat fails the run (exit 3); the watchdog kills a hung guest
-    (exit 124)."""
-    from perflab.lab.vm_session import run as run_session
+        timeout: Timeout = 120.0, append: Append = "", db: Db = None, as_json: AsJson = False) -> None:
+    """Boot KERNEL and run `-- CMD ARG...` inside; its output and exit code come back, and the run is
+    stored (perflab results / export / report show it). A kernel-log Oops/BUG/WARNING/KASAN/panic/lockdep
+    splat fails the run (exit 3); the watchdog kills a hung guest (exit 124)."""
+    from perflab.lab.vm_session import run_and_save
+    from perflab.store.db import Store
 
-    result = run_session(kernel, _command(ctx, "run"),
-                         _options(modules_from, module, cpus, mem, accel, machine, timeout, append))
-    _report(result, as_json, show_output=True)
+    command = _command(ctx, "run")
+    options = _options(modules_from, module, cpus, mem, accel, machine, timeout, append)
+    with Store.open(db) as store:
+        result, stored = run_and_save(kernel, command, options, store)
+        url = store.url
+    _report(result, as_json, show_output=True, stored_id=stored.id)
+    typer.echo(f"saved as #{stored.id} in {url}", err=True)
     raise typer.Exit(_exit_code(result))
 
 
@@ -166,9 +176,7 @@ def bench(ctx: typer.Context,
           seed: Annotated[int | None, typer.Option("--seed", help="Seed of the boot order.")] = None,
           modules_from: ModulesFrom = None, module: Modules = None, cpus: Cpus = 1, mem: Mem = 1024,
           accel: Accel = "auto", machine: MachineOpt = "auto", timeout: Timeout = 120.0, append: Append = "",
-          db: Annotated[str | None, typer.Option("--db", help="Store URL (default $PERFLAB_DB or "
-                                                 "sqlite:///.perflab/perflab.db).")] = None,
-          as_json: AsJson = False) -> None:
+          db: Db = None, as_json: AsJson = False) -> None:
     """A/B kernels: boots alternate in random order; CMD is timed on the guest's clock and the host's;
     boot-to-init is a metric of its own; per metric the ratio with its CI and a verdict, stored like any
     benchmark. Under TCG every figure is labelled emulated."""

@@ -11,7 +11,6 @@ under TCG every figure carries the "emulated" label.
 from __future__ import annotations
 
 import os
-import statistics
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -19,23 +18,19 @@ from typing import Any, Protocol
 import numpy as np
 
 from perflab.errors import PerflabError
+from perflab.lab.vm_results import (
+    BOOT_METRICS,
+    METRIC_NOTES,
+    boot_record,
+    boot_to_run,
+    label_analysis,
+    labelled,
+)
 from perflab.lab.vm_session import VmOptions, prepare_kernel
-from perflab.store.model import Benchmark, CommandResult, MetricSpec, Run
+from perflab.store.model import Benchmark, CommandResult, MetricSpec
 from perflab.vm import guest
 from perflab.vm.boot import TCG_LABEL, BootResult, Prepared, run_boot
 
-#: metrics every vm bench records per boot (all in seconds, lower is better)
-BOOT_METRICS = (
-    MetricSpec("host_s", "", "s", higher_is_better=False),
-    MetricSpec("boot_to_init_s", "", "s", higher_is_better=False),
-    MetricSpec("boot_to_command_s", "", "s", higher_is_better=False),
-)
-METRIC_NOTES = {
-    "wall": "the command's time on the guest's monotonic clock (printk stamps of kmsg marks)",
-    "host_s": "the command's time on the host clock (arrival of the serial-console marks)",
-    "boot_to_init_s": "kernel start to /init, guest clock (the kernel's 'Run /init' printk stamp)",
-    "boot_to_command_s": "QEMU start to the guest ready to run the command, host clock",
-}
 MIN_BOOTS = 2
 
 
@@ -73,41 +68,6 @@ def boot_order(kernels: int, boots: int, rng: np.random.Generator) -> list[int]:
     return [int(k) for _ in range(boots) for k in rng.permutation(kernels)]
 
 
-def _median(values: list[float | None]) -> float | None:
-    present = [v for v in values if v is not None]
-    return statistics.median(present) if present else None
-
-
-def boot_to_run(result: BootResult, sequence: int, block: int, metrics: list[MetricSpec]) -> Run:
-    """One boot → one Run: the median of its runs (guest clock as wall), boot metrics, custom metrics."""
-    from perflab.bench.commands import extract_metric
-
-    if result.status in ("timed-out", "interrupted") or not result.runs:
-        return Run(sequence, 0, 0.0, 0.0, None, timed_out=True, block=block)
-    guest_s = _median([r.guest_s for r in result.runs])
-    values: dict[str, float] = {}
-    for name, value in (("host_s", _median([r.host_s for r in result.runs])),
-                        ("boot_to_init_s", result.boot_to_init_s),
-                        ("boot_to_command_s", result.host_ready_s)):
-        if value is not None:
-            values[name] = value
-    for spec in metrics:
-        value = _median([extract_metric(spec, r.stdout) for r in result.runs])
-        if value is not None:
-            values[spec.name] = value
-    failed = next((r.exit_code for r in result.runs if r.exit_code != 0), 0)
-    return Run(sequence, int((guest_s or 0.0) * 1e9), 0.0, 0.0, failed, timed_out=guest_s is None,
-               metrics=values, block=block)
-
-
-def _boot_record(index: int, kernel: int, block: int, result: BootResult) -> dict[str, Any]:
-    return {"boot": index, "kernel": kernel, "block": block, "status": result.status, "reason": result.reason,
-            "boot_to_init_s": result.boot_to_init_s, "boot_to_command_s": result.host_ready_s,
-            "host_total_s": result.host_total_s, "guest_s": [r.guest_s for r in result.runs],
-            "host_s": [r.host_s for r in result.runs], "exit_codes": [r.exit_code for r in result.runs],
-            "health": result.health}
-
-
 def _prepare_all(request: VmBenchRequest) -> list[Prepared]:
     """Every kernel with the same accelerator (KVM for one and TCG for the other is no comparison)."""
     first = prepare_kernel(request.kernels[0], request.options)
@@ -122,7 +82,7 @@ def _names(prepared: list[Prepared], label: str | None) -> list[str]:
     names = [p.kernel.release for p in prepared]
     if len(set(names)) < len(names):
         names = [f"{n} ({i + 1})" for i, n in enumerate(names)]
-    return [f"{n} · emulated (TCG)" if label else n for n in names]
+    return [labelled(n, label) for n in names]
 
 
 class VmBench:
@@ -157,7 +117,7 @@ class VmBench:
                             cwd=req.options.cwd or os.getcwd())
             result = run_boot(prepared[k], job, req.options.timeout_s)
             block = index // len(prepared)
-            boots.append(_boot_record(index, k, block, result))
+            boots.append(boot_record(index, k, block, result))
             bench.order.append(k)
             commands[k].runs.append(boot_to_run(result, index, block, req.metrics))
             if observer is not None:
@@ -184,21 +144,7 @@ class VmBench:
         from perflab.analysis.benchmark import analyze
 
         analysis = analyze(bench, alpha=self.request.alpha, noise=self.request.noise, seed=self.request.seed)
-        for command in analysis["commands"]:
-            for key in ("user", "sys"):
-                command[key] = {"mean": None, "note": "CPU time is not measured inside the guest"}
-        label = bench.settings.get("label")
-        analysis["label"] = label
-        analysis["unit_of_replication"] = "boot"
-        timed_out = sum(1 for b in bench.settings["boots"] if b["status"] == "timed-out")
-        if timed_out:
-            analysis["warnings"].insert(0, f"{timed_out} boot(s) hung and were killed by the watchdog "
-                                           "(left out of the statistics)")
-        if label:
-            analysis["warnings"].insert(0, f"{label}: these kernels were compared on emulated execution "
-                                           f"({bench.settings['accel_reason']})")
-        for comparison in analysis["comparisons"]:
-            comparison["label"] = label
+        label_analysis(analysis, bench)
         bench.analysis = analysis
         return analysis
 

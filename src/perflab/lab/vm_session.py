@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import Any
 
 from perflab.errors import PerflabError
+from perflab.store.model import Benchmark
 from perflab.vm import guest, kernels
 from perflab.vm.boot import BootResult, Prepared, prepare, run_boot
 from perflab.vm.initramfs import initramfs_for
@@ -77,6 +79,20 @@ def run(spec: str, command: list[str], options: VmOptions) -> BootResult:
     """Boot ``spec`` once and run ``command`` inside."""
     prepared = prepare_kernel(spec, options)
     return run_boot(prepared, _job(command, options, 1, False), options.timeout_s)
+
+
+def run_and_save(spec: str, command: list[str], options: VmOptions,
+                 store: Any) -> tuple[BootResult, Benchmark]:
+    """`perflab vm run`: boot once, run ``command``, and store what happened (kind ``vm-run``: command,
+    kernel, accelerator and why, exit code, guest and host timings, the kernel-log health scan)."""
+    from perflab.analysis.benchmark import analyze
+    from perflab.lab.vm_results import label_analysis, run_benchmark
+
+    result = run(spec, command, options)
+    bench = run_benchmark(result, command, options)
+    bench.analysis = label_analysis(analyze(bench), bench)
+    bench.id = store.save(bench)
+    return result, bench
 
 
 def stress(spec: str, command: list[str], options: VmOptions, repeat: int) -> BootResult:
