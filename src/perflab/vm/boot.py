@@ -41,6 +41,7 @@ class BootResult:
     health: list[str] = field(default_factory=list)  # offending kernel-log lines
     console_tail: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    clocksource: str | None = None  # the guest kernel's clock (guest timings are only as fine as it)
 
     @property
     def label(self) -> str | None:
@@ -131,7 +132,15 @@ def run_boot(prepared: Prepared, job: guest.Job, timeout_s: float) -> BootResult
         host_ready_s=guest.host_ready_s(outcome.console, outcome.started_ns),
         host_total_s=outcome.host_s, runs=runs, health=splat,
         console_tail=[line for _, line in outcome.console][-CONSOLE_TAIL:] if status != "ok" else [],
-        notes=list(prepared.notes) + retry_notes + ([] if log else ["no kernel log came back"]))
+        notes=list(prepared.notes) + retry_notes + ([] if log else ["no kernel log came back"])
+        + _clock_note(guest.clocksource(entries)),
+        clocksource=guest.clocksource(entries))
+
+
+def _clock_note(source: str | None) -> list[str]:
+    if source is None or "jiffies" not in source:
+        return []
+    return [f"the guest clock fell back to {source} (4 ms ticks at HZ=250): guest timings are coarse"]
 
 
 def _boot_retrying_hangs(argv: list[str], timeout_s: float) -> tuple[object, list[str]]:
