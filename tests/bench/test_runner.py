@@ -82,7 +82,7 @@ def test_adaptive_stopping_respects_max_time() -> None:
     count = RunCount(min_runs=5, max_runs=10_000, max_time_s=0.5, target_precision=0.0001)
     start = time.monotonic()
     bench = run_benchmark(expand(["sleep 0.01"]), _opts(count=count))
-    assert time.monotonic() - start < 5
+    assert time.monotonic() - start < 30  # ignoring max-time would take 10,000 × 10 ms = 100 s
     assert "max-time" in bench.settings["stopped_because"]
     assert 5 <= len(bench.commands[0].runs) < 100
 
@@ -107,7 +107,7 @@ def test_ignore_failure_keeps_going(tmp_path: Path) -> None:
 def test_a_run_past_its_timeout_is_killed_and_recorded() -> None:
     start = time.monotonic()
     bench = run_benchmark(expand(["sleep 30"]), _opts(count=RunCount(runs=3), timeout_s=0.2, warmup=0))
-    assert time.monotonic() - start < 5
+    assert time.monotonic() - start < 20  # not killed: 30 s
     assert bench.status == "failed" and "timed out after 0.2 s" in str(bench.message)
     [run] = bench.commands[0].runs
     assert run.timed_out and run.signal == 9 and 0.2 <= run.wall_s < 1.5
