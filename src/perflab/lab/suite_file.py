@@ -36,6 +36,7 @@ typo (``warmpu = 3``) would otherwise silently change what is measured. The form
     profile = "tuning.toml"              # a tuning profile applied (journaled) for this variant's runs
     rev = "main"                         # a git revision, built into a private worktree
     build = "make"
+    vm = { kernel = "vmlinuz-6.1.deb", accel = "tcg" }   # run in a VM guest: see perflab.lab.suite_vm
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from typing import Any
 
 from perflab.errors import PerflabError
 from perflab.fsutil import read_text_bounded
+from perflab.lab.suite_vm import VM_METRICS, VmVariantSpec, check_vm_suite, parse_vm_table
 from perflab.store.model import MetricSpec
 
 SUITE_LIMIT = 4 * 1024 * 1024  # bytes of a suite file
@@ -97,6 +99,7 @@ class VariantSpec:
     rev: str | None = None
     build: str | None = None
     repo: str | None = None  # absolute path; default: the suite file's directory
+    vm: VmVariantSpec | None = None  # run the benchmarks in a VM guest booting this kernel
 
 
 @dataclass
@@ -125,7 +128,7 @@ class SuiteSpec:
 
 _SUITE_KEYS = {"name", "reference", "metrics", "primary", "runs", "warmup", "timeout", "seed"}
 _BENCH_KEYS = {"name", "command", "argv", "shell", "callable", "path", "inputs", "runs", "warmup", "timeout"}
-_VARIANT_KEYS = {"name", "env", "vars", "template", "profile", "rev", "build", "repo"}
+_VARIANT_KEYS = {"name", "env", "vars", "template", "profile", "rev", "build", "repo", "vm"}
 _INPUT_KEYS = {"file", "generate", "seed"}
 _METRIC_KEYS = {"name", "regex", "unit", "direction"}
 _TOP_KEYS = {"suite", "inputs", "benchmark", "variant", "metric"}
@@ -254,13 +257,16 @@ def _parse(r: _Reader, data: dict[str, Any], path: Path) -> SuiteSpec:
     reference = r.get(suite, "reference", str, where, names[0])
     if reference not in names:
         raise r.fail((*where, "reference"), f"no variant named {reference!r} (have {', '.join(names)})")
-    known = [*BUILT_IN_METRICS, *(m.name for m in custom)]
-    metrics = r.strings(suite, "metrics", where) or ["wall"]
+    in_vm = any(v.vm is not None for v in variants)
+    built_in = [*BUILT_IN_METRICS, *(VM_METRICS[1:] if in_vm else ())]
+    known = [*built_in, *(m.name for m in custom)]
+    metrics = r.strings(suite, "metrics", where) or list(VM_METRICS if in_vm else ["wall"])
+    check_vm_suite(r, variants, benchmarks, metrics)
     for m in metrics:
         if m not in known:
             raise r.fail(
                 (*where, "metrics"),
-                f"unknown metric {m!r} (built in: {', '.join(BUILT_IN_METRICS)}; "
+                f"unknown metric {m!r} (built in: {', '.join(built_in)}; "
                 "or define it in a [[metric]] table)",
             )
     for m in custom:
@@ -432,6 +438,7 @@ def _variants(r: _Reader, items: Any, base: Path) -> list[VariantSpec]:
                 rev=rev,
                 build=build,
                 repo=str((base / repo).resolve()) if repo else (str(base) if rev else None),
+                vm=parse_vm_table(r, item, where, base),
             )
         )
     return out
