@@ -56,41 +56,56 @@ def _root(
     """perflab measures commands, tunes Linux, audits kernel configs and reports only measured effects."""
 
 
-def _register() -> None:
-    from perflab.cli import (
-        anns,
-        bench,
-        crypto,
-        exp,
-        gate,
-        idea,
-        kernel,
-        report,
-        results,
-        suite,
-        system,
-        tune,
-        vm,
-    )
+#: which module serves each top-level command, in the order ``perflab --help`` lists them. A call that
+#: names one of these registers only that module: typer turns every registered command into a click
+#: command on every call, evaluating each signature's annotations, so registering all of them costs a
+#: bench call about as much as its own option parsing. A test checks this table against the modules.
+COMMAND_MODULES: dict[str, str] = {
+    "bench": "bench",
+    "results": "results", "show": "results", "compare": "results", "import": "results", "export": "results",
+    "report": "report",
+    "check": "gate", "history": "gate",
+    "system": "system", "tune": "tune", "suite": "suite", "kernel": "kernel", "crypto": "crypto", "vm": "vm",
+    "idea": "idea",
+    "exp": "exp", "tracker": "exp",
+    "anns": "anns",
+}
 
-    bench.register(app)
-    results.register(app)
-    report.register(app)
-    gate.register(app)
-    app.add_typer(system.app, name="system")
-    app.add_typer(tune.app, name="tune")
-    app.add_typer(suite.app, name="suite")
-    app.add_typer(kernel.app, name="kernel")
-    app.add_typer(crypto.app, name="crypto")
-    app.add_typer(vm.app, name="vm")
-    app.add_typer(idea.app, name="idea")
-    app.add_typer(exp.app, name="exp")
-    app.command("tracker")(exp.tracker_command)
-    app.add_typer(anns.app, name="anns")
+
+def _attach(module_name: str) -> None:
+    """Add one command module's commands (or its sub-app) to the root app."""
+    import importlib
+
+    module = importlib.import_module(f"perflab.cli.{module_name}")
+    if hasattr(module, "register"):
+        module.register(app)
+        return
+    app.add_typer(module.app, name=module_name)
+    if module_name == "exp":
+        app.command("tracker")(module.tracker_command)
+
+
+def modules_for(argv: list[str]) -> list[str]:
+    """The command modules a call needs: the one its command names, or all of them (root --help, an
+    unknown or missing command, shell completion)."""
+    everything = list(dict.fromkeys(COMMAND_MODULES.values()))
+    if os.environ.get("_PERFLAB_COMPLETE"):
+        return everything
+    if argv and argv[0] in COMMAND_MODULES:
+        return [COMMAND_MODULES[argv[0]]]
+    return everything
+
+
+def register_commands(argv: list[str] | None = None) -> None:
+    """Register the command modules this call needs (every one by default), each exactly once."""
+    app.registered_commands.clear()
+    app.registered_groups.clear()
+    for module_name in modules_for(sys.argv[1:] if argv is None else argv):
+        _attach(module_name)
 
 
 def main() -> None:
-    _register()
+    register_commands(sys.argv[1:])
     try:
         # standalone_mode=False returns the code of typer.Exit / ctx.exit instead of exiting.
         code = app(standalone_mode=False)

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
-import numpy.typing as npt
 
 from perflab.errors import PerflabError
 
-ArrayLike = npt.ArrayLike | Iterable[float]
-Seed = int | np.random.Generator | np.random.SeedSequence | None
+if TYPE_CHECKING:  # numpy.typing costs a CLI call ~5 ms of imports for two annotations
+    import numpy.typing as npt
+
+    ArrayLike = npt.ArrayLike | Iterable[float]
+    Seed = int | np.random.Generator | np.random.SeedSequence | None
 
 
 def as_samples(values: ArrayLike, name: str = "values") -> np.ndarray:

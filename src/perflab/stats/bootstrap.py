@@ -8,12 +8,15 @@ per chunk) so 2000 resamples of a few hundred runs take milliseconds.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from perflab.errors import PerflabError
-from perflab.stats._arrays import ArrayLike, Seed, as_samples, check_confidence, rng_from
+from perflab.stats._arrays import as_samples, check_confidence, rng_from
+
+if TYPE_CHECKING:
+    from perflab.stats._arrays import ArrayLike, Seed
 
 Statistic = Callable[..., object]
 

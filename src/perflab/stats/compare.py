@@ -10,14 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from perflab.errors import PerflabError
-from perflab.stats._arrays import ArrayLike, Seed, as_samples, check_confidence, rng_from
+from perflab.stats._arrays import as_samples, check_confidence, rng_from
 from perflab.stats.bootstrap import MIN_CI_SAMPLES, NAN_CI, ratio_ci
 from perflab.stats.mann_whitney import mann_whitney_u
+
+if TYPE_CHECKING:
+    from perflab.stats._arrays import ArrayLike, Seed
 
 Verdict = Literal["faster", "slower", "no significant change", "inconclusive"]
 

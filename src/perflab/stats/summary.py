@@ -7,13 +7,16 @@ reported by index; nothing is dropped, because a slow run is often the most inte
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from perflab.errors import PerflabError
-from perflab.stats._arrays import ArrayLike, Seed, as_samples, check_confidence, rng_from
+from perflab.stats._arrays import as_samples, check_confidence, rng_from
 from perflab.stats.bootstrap import MIN_CI_SAMPLES, NAN_CI, bootstrap_ci, median_ci_order_statistics
+
+if TYPE_CHECKING:
+    from perflab.stats._arrays import ArrayLike, Seed
 
 MODIFIED_Z_THRESHOLD = 3.5  # Iglewicz & Hoaglin (1993)
 MODIFIED_Z_CONSTANT = 0.6745  # Φ⁻¹(0.75): makes MAD comparable to a standard deviation under normality
