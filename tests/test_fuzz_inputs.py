@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from perflab import fsutil
 from perflab.bench.commands import (
     parse_env,
     parse_metric,
@@ -265,7 +266,7 @@ journal_lines = st.one_of(
 def test_journal_reads_any_bytes_line_by_line(lines: list[bytes], torn: bool) -> None:
     state = SCRATCH.dir / "state"
     os.environ["PERFLAB_STATE_DIR"] = str(state)
-    path = journal.state_dir() / journal.JOURNAL_NAME
+    path = fsutil.state_dir() / journal.JOURNAL_NAME
     path.write_bytes(b"\n".join(lines) + (b"" if torn else b"\n"))
     os.chmod(path, 0o600)
     scan = journal.scan()

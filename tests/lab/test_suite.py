@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from perflab.analysis.suite import Cell, analyze_suite
+from perflab.errors import PerflabError
 from perflab.lab.suite import SuiteRunOptions, run_suite, suite_cells
 from perflab.lab.suite_file import load_suite
 from perflab.store.db import Store
@@ -161,6 +162,31 @@ repo = "repo"
     assert bench.settings["revisions"]["new"] == git(repo, "rev-parse", "main").strip()
     assert (repo / "prog.in").read_text().endswith("version=99\n") and not (repo / "prog").exists()
     assert git(repo, "worktree", "list").count("\n") == 1  # the private worktrees are gone
+
+
+def test_an_unknown_git_revision_is_one_line_naming_the_variant(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "f").write_text("x")
+    git(repo, "add", "f")
+    git(repo, "commit", "-q", "-m", "one")
+    text = """\
+[[benchmark]]
+name = "t"
+command = "true"
+
+[[variant]]
+name = "base"
+
+[[variant]]
+name = "ghost"
+rev = "no-such-branch"
+repo = "repo"
+"""
+    with pytest.raises(PerflabError, match="variant 'ghost': revision 'no-such-branch': no such commit"):
+        run_suite(load_suite(suite(tmp_path, text)), SuiteRunOptions(seed=1), Store.open())
+    assert git(repo, "worktree", "list").count("\n") == 1
 
 
 def test_callable_benchmark_is_calibrated_and_per_call(tmp_path: Path) -> None:

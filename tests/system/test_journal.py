@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from perflab import fsutil
 from perflab.errors import PerflabError
 from perflab.fsutil import UnsafePathError
 from perflab.system import journal
@@ -82,7 +83,7 @@ def test_journal_symlink_is_refused_and_its_target_untouched(tmp_path: Path) -> 
 def test_lock_symlink_is_refused_even_for_a_dry_run(tmp_path: Path) -> None:
     victim = tmp_path / "victim"
     victim.write_text("precious\n")
-    (journal.state_dir() / journal.LOCK_NAME).symlink_to(victim)
+    (fsutil.state_dir() / journal.LOCK_NAME).symlink_to(victim)
     with pytest.raises(UnsafePathError, match="tuning.lock: is a symbolic link"):
         apply_settings({"vm.swappiness": "13"}, dry_run=True)
     assert victim.read_text() == "precious\n"  # before the fix: truncated by the lock
@@ -94,7 +95,7 @@ def test_world_writable_state_dir_is_refused_and_left_as_it_was(tmp_path: Path, 
     os.chmod(shared, 0o1777)
     monkeypatch.setenv("PERFLAB_STATE_DIR", str(shared))
     with pytest.raises(UnsafePathError, match=r"writable by group or others \(mode 1777"):
-        journal.state_dir()
+        fsutil.state_dir()
     assert stat.S_IMODE(shared.stat().st_mode) == 0o1777  # before the fix: chmod-ed to 0700
 
 

@@ -13,19 +13,17 @@ kernel only warns: a line it cannot read is a :class:`PerflabError` ``"file:line
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import io
 import os
 import re
-import tempfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from perflab.errors import PerflabError
-from perflab.fsutil import read_bounded
+from perflab.fsutil import atomic_write, read_bounded
 
 PROC_CONFIG = Path("/proc/config.gz")
 PREFIX = "CONFIG_"
@@ -336,38 +334,16 @@ class KernelConfig:
 
 
 def write_atomic(path: Path, text: str, mode: int | None = None) -> None:
-    """Replace ``path`` with ``text`` so readers see the old or the new file, nothing in between."""
-    directory = path.parent if str(path.parent) else Path(".")
+    """Replace ``path`` with ``text`` so readers see the old or the new file, nothing in between.
+
+    A kernel config is the user's file, not perflab state: it keeps its mode (0644 when new), and bytes
+    that are not UTF-8 survive the round trip (surrogateescape)."""
     if mode is None:
         try:
             mode = path.stat().st_mode & 0o7777
         except FileNotFoundError:
             mode = 0o644
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    except OSError as error:
-        raise PerflabError(f"{path}: cannot write: {error.strerror or error}") from error
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException as error:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        if isinstance(error, OSError):
-            raise PerflabError(f"{path}: cannot write: {error.strerror or error}") from error
-        raise
-    try:
-        dir_fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    atomic_write(path, text.encode("utf-8", errors="surrogateescape"), mode=mode)
 
 
 def read_config_text(path: Path, limit: int = CONFIG_LIMIT) -> str:

@@ -8,7 +8,6 @@ userspace figure (hashlib) is never a substitute; it is produced only on request
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 import ssl
 import time
@@ -19,6 +18,7 @@ from typing import Any
 
 from perflab.errors import PerflabError
 from perflab.kernel import af_alg
+from perflab.store.jsonio import json_safe
 from perflab.store.model import Benchmark
 
 DEFAULT_ALGORITHMS = ("xts(aes)", "cbc(aes)", "gcm(aes)", "sha1", "sha256", "sha512", "crc32c")
@@ -308,7 +308,7 @@ def to_benchmark(results: list[CryptoResult], settings: BenchSettings, userspace
         "active_drivers": {r.algorithm: {"driver": r.active_driver, "priority": r.active_priority}
                            for r in kernel},
         "enable_config": sorted({line for r in kernel for line in r.enable_config}),
-        "results": [_finite(r.to_dict()) for r in results],
+        "results": [json_safe(r.to_dict()) for r in results],
     }
     bench_settings = {"algorithms": list(settings.algorithms), "sizes": list(settings.sizes),
                       "samples": settings.samples, "min_sample_s": settings.min_sample_s,
@@ -317,12 +317,3 @@ def to_benchmark(results: list[CryptoResult], settings: BenchSettings, userspace
                      environment=capture_environment(), settings=bench_settings, analysis={"crypto": crypto})
 
 
-def _finite(value: Any) -> Any:
-    """JSON has no NaN/Infinity (``perflab show --json`` refuses them): undefined figures become None."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value

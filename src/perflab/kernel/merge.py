@@ -232,7 +232,7 @@ def merge(base_path: str | Path, fragment_paths: list[str | Path], *, modprobed_
         from perflab.kernel.modprobed import prune, read_modprobed_db
 
         modules = read_modprobed_db(modprobed_db)
-        from perflab.kernel.resolve import state_dir
+        from perflab.fsutil import state_dir
 
         kconf = load_kconfig(root, arch, cache_dir=state_dir() / "kconfig-cache")
         module_map = build_module_map(root, srcarch(arch or os.environ.get("ARCH") or subarch()))
@@ -255,8 +255,9 @@ def _resolve(result: MergeResult, root: Path, merged: KernelConfig, requests: di
              kconf: object | None, arch: str | None, base_values: dict[str, str]) -> None:
     import time
 
+    from perflab.fsutil import state_dir
     from perflab.kernel.kconfig_explain import load_kconfig
-    from perflab.kernel.resolve import Olddefconfig, state_dir
+    from perflab.kernel.resolve import Olddefconfig
 
     merged_text = merged.dumps()
     kconf_error = None

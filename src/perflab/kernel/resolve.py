@@ -26,12 +26,6 @@ from perflab.kernel.kconfig_explain import srcarch, subarch
 MAKE_TIMEOUT_S = 900
 
 
-def state_dir() -> Path:
-    """``$PERFLAB_STATE_DIR`` or ~/.local/state/perflab: private (0700), refused when another user owns
-    or can write it (the Kconfig cache in it is unpickled)."""
-    return fsutil.state_dir()
-
-
 def check_srctree(srctree: str | Path) -> Path:
     root = Path(srctree).resolve()
     for needed in ("Kconfig", "Makefile", "scripts/kconfig"):
@@ -117,7 +111,7 @@ class Olddefconfig:
         self.arch = arch or os.environ.get("ARCH") or subarch()
         self.config_text = config_text
         key = hashlib.sha256(f"{self.root}\0{self.arch}".encode()).hexdigest()[:16]
-        self.build_dir = build_dir or state_dir() / "kconfig-build" / key
+        self.build_dir = build_dir or fsutil.state_dir() / "kconfig-build" / key
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._lock_fd: int | None = None
         self._proc: subprocess.Popen[str] | None = None

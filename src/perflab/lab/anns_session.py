@@ -74,7 +74,7 @@ def _check(req: AnnsRequest) -> None:
 
 
 def _state_dir() -> Path:
-    from perflab.system.journal import state_dir
+    from perflab.fsutil import state_dir
 
     return state_dir() / "anns"
 

@@ -56,12 +56,13 @@ def git_state(cwd: Path) -> dict[str, Any] | None:
 
 def resolve_rev(root: Path, rev: str) -> str:
     if rev.startswith("-"):
-        raise PerflabError(f"--rev {rev!r}: a revision cannot start with '-'")
-    return _git(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}").strip() or _missing(rev)
+        raise PerflabError(f"revision {rev!r}: a revision cannot start with '-'")
+    found = _git(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}", check=False).strip()
+    return found or _missing(rev)
 
 
 def _missing(rev: str) -> str:
-    raise PerflabError(f"--rev {rev!r}: no such commit")
+    raise PerflabError(f"revision {rev!r}: no such commit")
 
 
 def diff(root: Path, base: str, rev: str | None) -> tuple[str, str]:
@@ -71,13 +72,25 @@ def diff(root: Path, base: str, rev: str | None) -> tuple[str, str]:
     return patch, hashlib.sha256(patch.encode()).hexdigest()
 
 
+def add_worktree(root: Path, commit: str, path: Path) -> None:
+    """A detached worktree of ``commit`` at ``path``; the user's checkout and branches stay untouched."""
+    _git(root, "worktree", "add", "--detach", "--quiet", str(path), commit)
+
+
+def remove_worktree(root: Path, path: Path) -> None:
+    """Remove a worktree made by ``add_worktree`` and forget it in ``root`` (never fails: a cleanup)."""
+    _git(root, "worktree", "remove", "--force", str(path), check=False)
+    shutil.rmtree(path, ignore_errors=True)
+    _git(root, "worktree", "prune", check=False)
+
+
 @contextlib.contextmanager
 def private_checkout(root: Path, commit: str, state_dir: Path, patches: list[str] = ()) -> Iterator[Path]:
     """A detached worktree of ``commit`` (with ``patches`` applied), removed on exit."""
     ensure_private_dir(state_dir)
     where = Path(tempfile.mkdtemp(prefix="worktree-", dir=state_dir))
     path = where / "tree"
-    _git(root, "worktree", "add", "--detach", "--quiet", str(path), commit)
+    add_worktree(root, commit, path)
     try:
         for k, patch in enumerate(patches):
             if not patch.strip():
@@ -96,9 +109,8 @@ def private_checkout(root: Path, commit: str, state_dir: Path, patches: list[str
                 raise PerflabError(f"the changes do not apply together on {commit[:12]}: {reason}")
         yield path
     finally:
-        _git(root, "worktree", "remove", "--force", str(path), check=False)
+        remove_worktree(root, path)
         shutil.rmtree(where, ignore_errors=True)
-        _git(root, "worktree", "prune", check=False)
 
 
 def run_build(build: str | None, cwd: Path, timeout_s: float = 1800.0) -> None:

@@ -23,13 +23,13 @@ from typing import Any
 
 from perflab.analysis.decision import Decision, DecisionRule, InputSamples, decide
 from perflab.errors import PerflabError
+from perflab.fsutil import state_dir
 from perflab.lab import checkout
 from perflab.lab.experiment_plan import (
     InputSpec,
     Plan,
     coefficient_of_variation,
     plan_of,
-    private_state_dir,
     run_check,
     substitute,
 )
@@ -261,7 +261,7 @@ class Experiments:
                 "work tree; give the candidate as -- CMD instead"
             )
         root, base_commit = Path(git["root"]), git["commit"]
-        state = private_state_dir() / "checkouts"
+        state = state_dir() / "checkouts"
         base_dir: Path | bool = False
         if not git["dirty"]:
             base_dir = stack.enter_context(checkout.private_checkout(root, base_commit, state))

@@ -14,9 +14,10 @@ import numpy as np
 
 from perflab.analysis.decision import DecisionRule, InputSamples, decide
 from perflab.errors import PerflabError
+from perflab.fsutil import state_dir
 from perflab.lab import checkout
 from perflab.lab.experiment import Experiments, arm_samples, decision_dict, measure_arms
-from perflab.lab.experiment_plan import plan_of, private_state_dir
+from perflab.lab.experiment_plan import plan_of
 from perflab.store.method import ExperimentRow
 
 
@@ -54,7 +55,7 @@ def combine(experiments: Experiments, a_id: int, b_id: int, rule: DecisionRule) 
     with ExitStack() as stack:
         for arm, patches in ((f"#{a_id}", [patch_a]), (f"#{b_id}", [patch_b]), ("both", [patch_a, patch_b])):
             tree = stack.enter_context(
-                checkout.private_checkout(root, commit, private_state_dir() / "checkouts", patches)
+                checkout.private_checkout(root, commit, state_dir() / "checkouts", patches)
             )
             checkout.run_build(plan.build, tree)
             arms.append((arm, plan.command, tree / rel))
@@ -100,7 +101,7 @@ def measure_cumulative(experiments: Experiments, rule: DecisionRule) -> dict[str
     root = Path(git["root"])
     with ExitStack() as stack:
         tree = stack.enter_context(
-            checkout.private_checkout(root, git["commit"], private_state_dir() / "checkouts")
+            checkout.private_checkout(root, git["commit"], state_dir() / "checkouts")
         )
         checkout.run_build(plan.build, tree)
         rel = Path(plan.cwd).resolve().relative_to(root.resolve())

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from perflab.errors import PerflabError
-from perflab.fsutil import ensure_private_dir
+from perflab.fsutil import ensure_private_dir, state_dir
 
 CHECK_TIMEOUT_S = 600.0
 
@@ -90,13 +90,6 @@ def plan_of(record: dict[str, Any]) -> Plan:
     return Plan(**data)
 
 
-def private_state_dir() -> Path:
-    """perflab's state directory (checked private by ``fsutil``): checkouts and generated inputs go here."""
-    from perflab.fsutil import state_dir
-
-    return state_dir()
-
-
 def run_check(check: str, candidate: list[str], inputs: list[InputSpec], cwd: Path) -> dict[str, Any]:
     """Run the correctness check once per input; it passes when every run exits 0."""
     results = []
@@ -155,7 +148,7 @@ def plan_from_suite(path: str, benchmark: str | None, variant: str | None, **set
         command = ["sh", "-c", text] if chosen.shell else shlex.split(text)
     suite_dir = str(Path(path).resolve().parent)
     key = hashlib.sha256(f"{Path(path).resolve()}|{spec.seed}".encode()).hexdigest()[:16]
-    workdir = ensure_private_dir(private_state_dir() / "inputs" / key)
+    workdir = ensure_private_dir(state_dir() / "inputs" / key)
     inputs = []
     for name in chosen.inputs:
         prepared = prepare_input(spec.inputs[name], str(workdir), spec.seed, cwd=suite_dir)

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from perflab.errors import PerflabError
+from perflab.lab import checkout
 from perflab.lab.suite_file import InputSpec, VariantSpec
 
-GIT_TIMEOUT_S = 120
 BUILD_TIMEOUT_S = 1800
 
 
@@ -99,20 +99,13 @@ def prepare_variant(spec: VariantSpec, workdir: str) -> PreparedVariant:
     load and dry-run it (knobs this machine lacks are refused before anything runs)."""
     prepared = PreparedVariant(spec)
     if spec.rev is not None:
-        repo = spec.repo or "."
-        commit = _run(
-            ["git", "-C", repo, "rev-parse", "--verify", f"{spec.rev}^{{commit}}"],
-            cwd=None,
-            timeout=GIT_TIMEOUT_S,
-            what=f"variant {spec.name!r}: rev {spec.rev!r}",
-        ).strip()
-        tree = str(Path(workdir) / f"rev-{spec.name}")
-        _run(
-            ["git", "-C", repo, "worktree", "add", "--detach", tree, commit],
-            cwd=None,
-            timeout=GIT_TIMEOUT_S,
-            what=f"variant {spec.name!r}: git worktree",
-        )
+        repo = Path(spec.repo or ".")
+        try:
+            commit = checkout.resolve_rev(repo, spec.rev)
+            tree = str(Path(workdir) / f"rev-{spec.name}")
+            checkout.add_worktree(repo, commit, Path(tree))
+        except PerflabError as error:
+            raise PerflabError(f"variant {spec.name!r}: {error}") from None
         prepared.cwd, prepared.commit = tree, commit
         if spec.build:
             _run(
@@ -135,14 +128,8 @@ def prepare_variant(spec: VariantSpec, workdir: str) -> PreparedVariant:
 
 def release_variant(prepared: PreparedVariant) -> None:
     """Remove a revision's worktree (the user's checkout and branches are untouched)."""
-    if prepared.cwd is not None and prepared.spec.repo is not None:
-        with contextlib.suppress(PerflabError):
-            _run(
-                ["git", "-C", prepared.spec.repo, "worktree", "remove", "--force", prepared.cwd],
-                cwd=None,
-                timeout=GIT_TIMEOUT_S,
-                what="git worktree remove",
-            )
+    if prepared.cwd is not None:
+        checkout.remove_worktree(Path(prepared.spec.repo or "."), Path(prepared.cwd))
 
 
 @contextlib.contextmanager

@@ -60,16 +60,8 @@ class JournalWriteError(PerflabError):
     """A record could not be made durable (full disk, I/O error): nothing after it may be written."""
 
 
-def state_dir() -> Path:
-    """The private state directory (``$PERFLAB_STATE_DIR`` or ~/.local/state/perflab).
-
-    Created 0700 when missing; an existing one must be ours (or root's) and not group/world-writable,
-    and is never chmod-ed."""
-    return fsutil.state_dir()
-
-
 def journal_path() -> Path:
-    return state_dir() / JOURNAL_NAME
+    return fsutil.state_dir() / JOURNAL_NAME
 
 
 def boot_id() -> str:
@@ -82,7 +74,7 @@ def boot_id() -> str:
 @contextlib.contextmanager
 def _state_file(name: str, flags: int) -> Iterator[tuple[int, bool]]:
     """An fd of ``name`` in the checked state dir (no symlinks, ours, private); and whether it is new."""
-    directory = state_dir()
+    directory = fsutil.state_dir()
     dir_fd = fsutil.open_dir(directory)
     try:
         existed = _exists_at(dir_fd, name)
@@ -230,7 +222,7 @@ def read_records() -> list[dict[str, Any]]:
 
 def clear() -> None:
     """Drop the journal once every change in it is undone (atomically: rename then unlink)."""
-    directory = state_dir()
+    directory = fsutil.state_dir()
     dir_fd = fsutil.open_dir(directory)
     try:
         if not _exists_at(dir_fd, JOURNAL_NAME):
@@ -245,7 +237,7 @@ def clear() -> None:
 
 def set_aside() -> Path:
     """Move a journal with damaged lines out of the way (kept for inspection); returns its new path."""
-    directory = state_dir()
+    directory = fsutil.state_dir()
     name = f"tuning-journal.damaged-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.jsonl"
     dir_fd = fsutil.open_dir(directory)
     try:
@@ -337,7 +329,7 @@ def new_txn(label: str) -> str:
 @contextlib.contextmanager
 def locked(timeout: float | None = None) -> Iterator[None]:
     """Exclusive lock so two applies or rollbacks never interleave their writes."""
-    path = state_dir() / LOCK_NAME
+    path = fsutil.state_dir() / LOCK_NAME
     with _state_file(LOCK_NAME, os.O_RDWR | os.O_CREAT) as (fd, _new):
         deadline = time.monotonic() + (LOCK_TIMEOUT if timeout is None else timeout)
         while True:
