@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -48,3 +49,22 @@ def test_too_few_processes_is_one_line_and_exit_1(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines() == [
         "perflab: error: --processes 3: at least 5 separate processes are needed for a CI of each figure"]
+
+
+@pytest.mark.slow
+def test_hnsw_m_and_ef_construction_reach_every_hnsw_engine_and_the_result() -> None:
+    out = RUNNER.invoke(anns.app, ["run", "--dataset", "synthetic:2000:8", "--queries", "20", "--engines",
+                                   "hnswlib,faiss-hnsw", "--processes", "5", "--hnsw-m", "8",
+                                   "--ef-construction", "40", "--ef", "16,32", "--json"])
+    assert out.exit_code == 0, out.output
+    result = json.loads(out.stdout[out.stdout.index("{"):])
+    assert result["engine_settings"]["hnsw_m"] == 8
+    assert result["engine_settings"]["hnsw_ef_construction"] == 40
+    assert result["engines"]["hnswlib"]["build_parameters"]["M"] == 8
+    assert result["engines"]["faiss-hnsw"]["build_parameters"]["efConstruction"] == 40
+    assert result["engines"]["hnswlib"]["processes_ok"] == 5
+
+
+def test_ef_construction_below_one_is_refused() -> None:
+    out = RUNNER.invoke(anns.app, ["run", "--dataset", "synthetic:100:4", "--ef-construction", "0"])
+    assert out.exit_code == 2 and "--ef-construction" in out.output

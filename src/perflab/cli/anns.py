@@ -41,6 +41,9 @@ def run(
     limit: Annotated[int | None, typer.Option("--limit", help="Use only the first N base vectors.")] = None,
     queries: Annotated[int | None, typer.Option("--queries", help="Number of queries (glove: drawn from "
                                                 "the set; default 1000).")] = None,
+    hnsw_m: Annotated[int, typer.Option("--hnsw-m", min=2, help="HNSW M (all HNSW engines).")] = 16,
+    ef_construction: Annotated[int, typer.Option("--ef-construction", min=1, help="HNSW efConstruction "
+                                                 "(all HNSW engines).")] = 200,
     ef: Annotated[str | None, typer.Option("--ef", help="HNSW ef sweep (all HNSW engines).")] = None,
     nprobe: Annotated[str | None, typer.Option("--nprobe", help="IVF nprobe sweep.")] = None,
     search_k: Annotated[str | None, typer.Option("--search-k", help="Annoy search_k sweep.")] = None,
@@ -59,9 +62,10 @@ def run(
     given = (("ef_sweep", _ints(ef, "--ef")), ("nprobe_sweep", _ints(nprobe, "--nprobe")),
              ("search_k_sweep", _ints(search_k, "--search-k")))
     sweeps = {name: v for name, v in given if v}
+    hnsw = {"hnsw_m": hnsw_m, "hnsw_ef_construction": ef_construction}
     req = AnnsRequest(dataset=dataset, engines=[e.strip() for e in engines.split(",") if e.strip()], k=k,
                       threads=_ints(threads, "--threads") or [1], processes=processes, limit=limit,
-                      queries=queries, seed=seed, timeout_s=timeout, settings=Settings(**sweeps))
+                      queries=queries, seed=seed, timeout_s=timeout, settings=Settings(**sweeps, **hnsw))
     err = Console(stderr=True)
     bench = run_and_save(req, db, lambda msg: err.print(f"[dim]{msg}[/]"))
     if as_json:

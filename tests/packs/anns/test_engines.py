@@ -11,9 +11,9 @@ import pytest
 
 from perflab.packs.anns import datasets
 from perflab.packs.anns.engines import BUILTIN
-from perflab.packs.anns.engines.base import RUN_MODES, Settings
+from perflab.packs.anns.engines.base import RUN_MODES, QueryCall, Settings
 from perflab.packs.anns.groundtruth import ground_truth, recall
-from perflab.packs.anns.measure import timed_queries
+from perflab.packs.anns.measure import query_call, threaded_qps, timed_queries
 from perflab.packs.anns.plugin import describe, make_engine
 
 K = 10
@@ -38,7 +38,7 @@ def _recalls(name: str, data: tuple, sweep: list) -> list[float]:
     out = []
     for value in sweep:
         engine.set_search_param(value)
-        out.append(recall(d, truth, timed_queries(engine.search, d.test, K).ids, K))
+        out.append(recall(d, truth, timed_queries(query_call(engine, d.test, K)).ids, K))
     engine.close()
     return out
 
@@ -66,13 +66,41 @@ def test_recall_rises_with_the_search_parameter(name: str, sweep: list, data: tu
     assert r[-1] >= 0.95, r
 
 
-def test_threaded_search_returns_the_same_ids(data: tuple) -> None:
-    from perflab.packs.anns.measure import threaded_qps
-
+def test_threaded_search_asks_every_query_once(data: tuple) -> None:
     d, _ = data
     engine = make_engine("hnswlib", d.metric, d.dim, Settings(build_threads=1))
     engine.build(d.train, len(d.train))
     engine.set_search_param(32)
-    seen: list[np.ndarray] = []
-    qps = threaded_qps(lambda q, k: seen.append(engine.search(q, k)), d.test, K, 2)
-    assert qps > 0 and len(seen) == len(d.test)
+    qc = query_call(engine, d.test, K)
+    seen: list[int] = []
+    counted = QueryCall(lambda q: seen.append(id(q)) or qc.call(q), qc.inputs, qc.to_ids)
+    qps = threaded_qps(counted, 2)
+    assert qps > 0 and sorted(seen) == sorted(id(q) for q in qc.inputs)
+
+
+@pytest.mark.parametrize("name", [n for n in BUILTIN if n != "bruteforce"])
+def test_the_timed_loops_call_answers_as_search_does(name: str, data: tuple) -> None:
+    """Each engine's bare per-query call (the lean timed loop's) gives the ids its ``search`` gives."""
+    d, _ = data
+    engine = make_engine(name, d.metric, d.dim, Settings(build_threads=1))
+    engine.build(d.train, len(d.train))
+    engine.set_search_param(engine.sweep()[1] if len(engine.sweep()) > 1 else engine.sweep()[0])
+    qpass = timed_queries(query_call(engine, d.test[:40], K))
+    expected = np.array([np.asarray(engine.search(q, K), dtype=np.int64)[:K] for q in d.test[:40]])
+    assert qpass.ids.shape == (40, K) and qpass.ids.dtype == np.int64
+    assert np.array_equal(qpass.ids, expected)
+    assert len(qpass.latencies_ns) == 40 and (qpass.latencies_ns >= 0).all()
+    assert qpass.latencies_ns.sum() == qpass.wall_ns
+    engine.close()
+
+
+def test_a_plugin_with_only_search_is_timed_through_it(data: tuple) -> None:
+    d, _ = data
+
+    class OnlySearch:  # a plug-in that does not subclass Engine: no query_call
+        def search(self, vector: np.ndarray, k: int) -> list[int]:
+            return [int(vector[0] > 0)] * (k - 1)  # one id short: padded with -1
+
+    qpass = timed_queries(query_call(OnlySearch(), d.test[:5], K))
+    assert qpass.ids.shape == (5, K) and (qpass.ids[:, -1] == -1).all()
+    assert set(qpass.ids[:, 0].tolist()) <= {0, 1}

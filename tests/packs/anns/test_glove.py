@@ -10,7 +10,7 @@ import pytest
 from perflab.packs.anns import datasets
 from perflab.packs.anns.engines.base import Settings
 from perflab.packs.anns.groundtruth import ground_truth, recall
-from perflab.packs.anns.measure import timed_queries
+from perflab.packs.anns.measure import query_call, timed_queries
 from perflab.packs.anns.plugin import make_engine
 
 
@@ -23,5 +23,5 @@ def test_hnsw_recall_on_glove_20k(name: str) -> None:
     engine = make_engine(name, d.metric, d.dim, Settings(build_threads=2))
     engine.build(d.train, len(d.train))
     engine.set_search_param(64)
-    got = recall(d, truth, timed_queries(engine.search, d.test, 10).ids, 10)
+    got = recall(d, truth, timed_queries(query_call(engine, d.test, 10)).ids, 10)
     assert got >= 0.9, got

@@ -6,16 +6,19 @@ tight loop in the same process. Figures are per process; the session replicates 
 
 from __future__ import annotations
 
+import gc
 import os
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from perflab.packs.anns.engines.base import QueryCall, search_call
 
 WARMUP_QUERIES = 50
 SINGLE_INSERT_FRACTION = 0.01
@@ -74,54 +77,55 @@ def reset_peak_rss(pid: int | str) -> bool:
         return False
 
 
-def _rows(results: list[Any], k: int) -> np.ndarray:
-    """Results as an (nq, k) int64 matrix, -1 where an engine returned fewer than k ids."""
-    try:
-        ids = np.asarray(results, dtype=np.int64)
-        if ids.ndim == 2 and ids.shape[1] == k:
-            return ids
-    except (ValueError, TypeError):
-        pass  # ragged: some query got fewer than k
-    out = np.full((len(results), k), -1, dtype=np.int64)
-    for i, r in enumerate(results):
-        got = np.asarray(r, dtype=np.int64).ravel()[:k]
-        out[i, :len(got)] = got
-    return out
+def query_call(engine: Any, queries: np.ndarray, k: int) -> QueryCall:
+    """The engine's own QueryCall, or the generic one over ``search`` for plug-ins that have none."""
+    make = getattr(engine, "query_call", None)
+    return make(queries, k) if make is not None else search_call(engine.search, queries, k)
 
 
-def timed_queries(search: Callable[[np.ndarray, int], Any], queries: np.ndarray, k: int) -> QueryPass:
-    """The harness loop: one query at a time, each timed, results kept for recall.
+def timed_queries(qc: QueryCall) -> QueryPass:
+    """The harness loop: one query at a time, one clock read after each, answers kept for recall.
 
-    Kept minimal (list appends, a local clock) because its cost is part of every figure; converting the
-    results happens after the loop, outside the timed region (benchmarks/anns_overhead.py checks it).
+    Its cost is part of every figure, so it is lean: result and timestamp lists preallocated, query rows
+    prepared before the clock starts, one ``perf_counter_ns`` per query (latency i is the time between
+    the ends of queries i-1 and i), the garbage collector paused (the kept answers would trigger it),
+    and converting answers to ids after the clock stops (benchmarks/anns_overhead.py checks the ratio).
     """
-    lat: list[int] = []
-    results: list[Any] = []
-    add_lat, add_result = lat.append, results.append
-    clock = time.perf_counter_ns
-    cpu0 = time.thread_time_ns()
-    start = clock()
-    for q in queries:
-        t0 = clock()
-        add_result(search(q, k))
-        add_lat(clock() - t0)
-    wall = clock() - start
-    cpu = time.thread_time_ns() - cpu0
-    return QueryPass(_rows(results, k), np.asarray(lat, dtype=np.int64), wall, cpu)
+    inputs, call, clock = qc.inputs, qc.call, time.perf_counter_ns
+    n = len(inputs)
+    raws: list[Any] = [None] * n
+    stamps = [0] * (n + 1)
+    i = 0
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        cpu0 = time.thread_time_ns()
+        stamps[0] = clock()
+        for q in inputs:
+            raws[i] = call(q)
+            i += 1
+            stamps[i] = clock()
+        cpu = time.thread_time_ns() - cpu0
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    marks = np.asarray(stamps, dtype=np.int64)
+    ids = np.asarray(qc.to_ids(raws), dtype=np.int64)
+    return QueryPass(ids, np.diff(marks), int(marks[-1] - marks[0]), cpu)
 
 
-def threaded_qps(search: Callable[[np.ndarray, int], Any], queries: np.ndarray, k: int,
-                 threads: int) -> float:
+def threaded_qps(qc: QueryCall, threads: int) -> float:
     """Queries per second with ``threads`` Python threads, each looping over its share of the queries.
 
     Engines that release the GIL in search scale; those that do not (annoy) show it here."""
-    chunks = np.array_split(np.arange(len(queries)), threads)
-    barrier = threading.Barrier(threads + 1)
+    chunks = [qc.inputs[c[0]:c[-1] + 1] for c in np.array_split(np.arange(len(qc.inputs)), threads) if len(c)]
+    barrier = threading.Barrier(len(chunks) + 1)
+    call = qc.call
 
-    def work(idx: np.ndarray) -> None:
+    def work(rows: Sequence[Any]) -> None:
         barrier.wait()
-        for i in idx:
-            search(queries[i], k)
+        for q in rows:
+            call(q)
 
     pool = [threading.Thread(target=work, args=(c,)) for c in chunks]
     for t in pool:
@@ -130,7 +134,7 @@ def threaded_qps(search: Callable[[np.ndarray, int], Any], queries: np.ndarray, 
     start = time.perf_counter_ns()
     for t in pool:
         t.join()
-    return len(queries) / ((time.perf_counter_ns() - start) / 1e9)
+    return len(qc.inputs) / ((time.perf_counter_ns() - start) / 1e9)
 
 
 def _build(engine: Any, train: np.ndarray, memory_pid: int) -> tuple[float, int, int, float | None]:
@@ -166,12 +170,13 @@ def measure_engine(engine: Any, train: np.ndarray, test: np.ndarray, k: int, thr
                             n_single, single, index_peak, disk)
     for value in engine.sweep():
         engine.set_search_param(value)
-        timed_queries(engine.search, test[:WARMUP_QUERIES], k)
-        qpass = timed_queries(engine.search, test, k)
+        timed_queries(query_call(engine, test[:WARMUP_QUERIES], k))
+        qc = query_call(engine, test, k)
+        qpass = timed_queries(qc)
         qps = {1: len(test) / (qpass.wall_ns / 1e9)}
         for t in threads:
             if t > 1:
-                qps[t] = threaded_qps(engine.search, test, k, t)
+                qps[t] = threaded_qps(qc, t)
         p50, p95, p99 = np.percentile(qpass.latencies_ns, [50, 95, 99]) / 1e6
         out.settings.append(SettingResult(value, score(qpass.ids), qps, float(p50), float(p95), float(p99)))
         progress(f"{getattr(engine, 'search_param', None)}={value}: recall {out.settings[-1].recall:.3f}")

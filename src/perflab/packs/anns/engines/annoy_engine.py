@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from perflab.packs.anns.engines.base import EMBEDDED, Engine, EngineUnavailable, distribution_version
+from perflab.packs.anns.engines.base import (
+    EMBEDDED,
+    Engine,
+    EngineUnavailable,
+    QueryCall,
+    distribution_version,
+    result_rows,
+)
 
 
 def _annoy_class() -> Any:
@@ -50,6 +58,10 @@ class Annoy(Engine):
 
     def search(self, vector: np.ndarray, k: int) -> list[int]:
         return self.index.get_nns_by_vector(vector, k, search_k=self.search_k)
+
+    def query_call(self, queries: np.ndarray, k: int) -> QueryCall:
+        return QueryCall(partial(self.index.get_nns_by_vector, n=k, search_k=self.search_k), list(queries),
+                         lambda raws: result_rows(raws, k))
 
     def save(self, path: Path) -> int:
         self.index.save(str(path))

@@ -10,6 +10,7 @@ docs/anns-plugins.md for the plug-in forms (Python class, external JSON-lines pr
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -56,6 +57,40 @@ class Settings:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
+@dataclass
+class QueryCall:
+    """How the harness's timed loop asks one query: the bare per-query call, its inputs prepared before the
+    clock starts, and how the raw answers become an (nq, k) id matrix after it stops.
+
+    Engines give the binding's own call here (``functools.partial`` of it) so the timed loop pays no
+    Python frame of the wrapper and no conversion per query; benchmarks/anns_overhead.py measures the rest.
+    """
+
+    call: Callable[[Any], Any]
+    inputs: Sequence[Any]
+    to_ids: Callable[[list[Any]], np.ndarray]
+
+
+def result_rows(results: Sequence[Any], k: int) -> np.ndarray:
+    """Per-query id lists as an (nq, k) int64 matrix, -1 where an engine returned fewer than k ids."""
+    try:
+        ids = np.asarray(results, dtype=np.int64)
+        if ids.ndim == 2 and ids.shape[1] == k:
+            return ids
+    except (ValueError, TypeError):
+        pass  # ragged: some query got fewer than k
+    out = np.full((len(results), k), -1, dtype=np.int64)
+    for i, r in enumerate(results):
+        got = np.asarray(r, dtype=np.int64).ravel()[:k]
+        out[i, :len(got)] = got
+    return out
+
+
+def search_call(search: Callable[[np.ndarray, int], Any], queries: np.ndarray, k: int) -> QueryCall:
+    """The generic QueryCall over an engine's ``search(vector, k)`` (plug-ins without ``query_call``)."""
+    return QueryCall(lambda q: search(q, k), list(queries), lambda raws: result_rows(raws, k))
+
+
 class Engine:
     """Base class for engines (plug-ins may subclass it or just have the same methods and attributes)."""
 
@@ -95,6 +130,10 @@ class Engine:
 
     def search(self, vector: np.ndarray, k: int) -> Any:
         raise NotImplementedError
+
+    def query_call(self, queries: np.ndarray, k: int) -> QueryCall:
+        """The timed loop's per-query call (after ``set_search_param``); by default ``search``."""
+        return search_call(self.search, queries, k)
 
     def save(self, path: Path) -> int | None:
         """Write the index to ``path``; bytes on disk, or None when the engine has no on-disk form."""

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
-from perflab.packs.anns.engines.base import EngineUnavailable
+import numpy as np
+
+from perflab.packs.anns.engines.base import EngineUnavailable, QueryCall
 
 
 def faiss_module() -> Any:
@@ -21,3 +24,9 @@ def faiss_metric(faiss: Any, metric: str) -> int:
 
 def faiss_version() -> str:
     return f"faiss-cpu {faiss_module().__version__}"
+
+
+def faiss_query_call(index: Any, queries: np.ndarray, k: int) -> QueryCall:
+    """``index.search`` on one (1, dim) row at a time; the rows are views made before the clock starts."""
+    rows = list(queries.reshape(len(queries), 1, queries.shape[1]))
+    return QueryCall(partial(index.search, k=k), rows, lambda raws: np.vstack([r[1] for r in raws]))

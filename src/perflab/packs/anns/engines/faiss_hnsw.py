@@ -7,8 +7,13 @@ from typing import Any
 
 import numpy as np
 
-from perflab.packs.anns.engines.base import EMBEDDED, Engine
-from perflab.packs.anns.engines.faiss_common import faiss_metric, faiss_module, faiss_version
+from perflab.packs.anns.engines.base import EMBEDDED, Engine, QueryCall
+from perflab.packs.anns.engines.faiss_common import (
+    faiss_metric,
+    faiss_module,
+    faiss_query_call,
+    faiss_version,
+)
 
 
 class FaissHnsw(Engine):
@@ -44,6 +49,9 @@ class FaissHnsw(Engine):
     def search(self, vector: np.ndarray, k: int) -> np.ndarray:
         _, ids = self.index.search(vector[None, :], k)
         return ids[0]
+
+    def query_call(self, queries: np.ndarray, k: int) -> QueryCall:
+        return faiss_query_call(self.index, queries, k)
 
     def save(self, path: Path) -> int:
         faiss_module().write_index(self.index, str(path))

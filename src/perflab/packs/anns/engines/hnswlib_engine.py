@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from perflab.packs.anns.engines.base import EMBEDDED, Engine, EngineUnavailable, distribution_version
+from perflab.packs.anns.engines.base import (
+    EMBEDDED,
+    Engine,
+    EngineUnavailable,
+    QueryCall,
+    distribution_version,
+)
 
 
 def _module() -> Any:
@@ -52,6 +59,10 @@ class Hnswlib(Engine):
     def search(self, vector: np.ndarray, k: int) -> np.ndarray:
         labels, _ = self.index.knn_query(vector, k=k, num_threads=1)
         return labels[0]
+
+    def query_call(self, queries: np.ndarray, k: int) -> QueryCall:
+        return QueryCall(partial(self.index.knn_query, k=k, num_threads=1), list(queries),
+                         lambda raws: np.vstack([r[0] for r in raws]))
 
     def save(self, path: Path) -> int:
         self.index.save_index(str(path))

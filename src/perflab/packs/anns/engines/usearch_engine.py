@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from perflab.packs.anns.engines.base import EMBEDDED, Engine, EngineUnavailable, distribution_version
+from perflab.packs.anns.engines.base import (
+    EMBEDDED,
+    Engine,
+    EngineUnavailable,
+    QueryCall,
+    distribution_version,
+    result_rows,
+)
 
 
 def _index_class() -> Any:
@@ -52,6 +60,10 @@ class Usearch(Engine):
 
     def search(self, vector: np.ndarray, k: int) -> np.ndarray:
         return self.index.search(vector, k, threads=1).keys
+
+    def query_call(self, queries: np.ndarray, k: int) -> QueryCall:
+        return QueryCall(partial(self.index.search, count=k, threads=1), list(queries),
+                         lambda raws: result_rows([m.keys for m in raws], k))
 
     def save(self, path: Path) -> int:
         self.index.save(str(path))
