@@ -58,6 +58,12 @@ def finish(proc: subprocess.Popen[str], timeout: float = 90) -> tuple[int, str, 
     return proc.returncode, out, err
 
 
+def flat(text: str) -> str:
+    """The output with every run of whitespace as one space: a phrase is found wherever the 80-column
+    layout wrapped it."""
+    return " ".join(text.split())
+
+
 def stored() -> list:
     store = Store.open()
     try:
@@ -75,10 +81,13 @@ def test_two_congestion_controls_on_loopback(original_cc: str, tmp_path: Path) -
                    "--metric", "tput=throughput=([0-9.]+):MB/s:higher", "--blocks", "2",
                    "--runs-per-block", "3", "--warmup", "1", "--",
                    sys.executable, str(HERE / "loopback_transfer.py"), "4",
-                   env={"CC_LOG": str(log)})
+                   env={"CC_LOG": str(log), "COLUMNS": "80"})
     code, out, err = finish(proc)
     assert code == 0, err
     assert CC.read_text().strip() == original_cc  # restored
+    # piped: 80 columns (it was 200), the verdicts and CIs on their own lines, whole; only the line naming
+    # the store may be longer (its URL is kept on one line, whole, to be copied)
+    assert [line for line in (out + err).splitlines() if len(line) > 80 and "sqlite:///" not in line] == []
     (bench,) = stored()
     assert bench.kind == "tune-try" and bench.status == "complete"
     assert [c.name for c in bench.commands] == ["baseline", *cands]
@@ -106,9 +115,10 @@ def test_two_congestion_controls_on_loopback(original_cc: str, tmp_path: Path) -
         lo, hi = c["comparison"]["ratio_ci"]
         assert lo is not None and hi is not None and lo <= c["comparison"]["ratio"] <= hi
         assert c["comparison"]["verdict"] in ("faster", "slower", "no significant change", "inconclusive")
-        assert c["comparison"]["verdict"] in out
+        assert any(line.strip().endswith(c["comparison"]["verdict"]) for line in out.splitlines())
+        assert any(f"[{lo:.3f}, {hi:.3f}]" in line for line in out.splitlines()), (lo, hi, out)
     assert "ratio [CI]" in out
-    assert f"restored (read back): net.ipv4.tcp_congestion_control={original_cc}" in out
+    assert f"restored (read back): net.ipv4.tcp_congestion_control={original_cc}" in flat(out)
 
 
 @needs_root
@@ -129,7 +139,7 @@ def test_keep_if_better_keeps_a_real_improvement(original_cc: str, tmp_path: Pat
                                     target))
     assert code == 0, err
     assert CC.read_text().strip() == target
-    assert "kept:" in out and "95 % CI [" in out  # the kept ratio carries its interval
+    assert "kept:" in out and "95 % CI [" in flat(out)  # the kept ratio carries its interval
     (bench,) = stored()
     assert bench.analysis["kept"] == "fast"
     (wall,) = bench.analysis["comparisons"]
@@ -149,7 +159,7 @@ def test_keep_if_better_does_not_keep_a_slower_candidate(original_cc: str) -> No
     (bench,) = stored()
     assert bench.analysis["kept"] is None
     assert bench.analysis["comparisons"][0]["comparison"]["verdict"] == "slower"
-    assert "no candidate significantly better" in out
+    assert "no candidate significantly better" in flat(out)
 
 
 @needs_root

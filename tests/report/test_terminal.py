@@ -162,3 +162,47 @@ def test_crypto_reasons_shared_by_many_rows_are_written_once() -> None:
     text = _render_at(200, print_crypto_results, rows)
     assert text.count(why) == 1 and text.count("[1]") == 8  # seven citations and the note
     assert "no userspace implementation" in text  # a reason given once stays in its row
+
+
+def test_a_table_wider_than_the_console_becomes_blocks_with_every_cell_whole() -> None:
+    """print_table, the one narrow layout of every command: no word folded (``inconclusiv|e``), no line
+    over the width, every cell (timestamps, CIs, verdicts) whole on its line; a table that fits stays."""
+    from rich.table import Table
+
+    from perflab.report.terminal import print_table
+
+    cells = ["kernel.perf_event_max_sample_rate", "2026-11-29T18:30:11+00:00", "1.023 [0.998, 1.047]",
+             "no significant change", "/proc/sys/kernel/nmi_watchdog is read-only (mode 0444) " * 2]
+    table = Table(title="Candidate vs baseline (ratio of medians, 95 % bootstrap CI)")
+    for header in ("knob", "when", "ratio [CI]", "verdict", "why not"):
+        table.add_column(header, overflow="fold")
+    table.add_row(*cells)
+    for width in (80, 60):
+        text = _render_at(width, print_table, table)
+        lines = text.splitlines()
+        assert max(len(line) for line in lines) <= width
+        for cell in cells[:4]:
+            assert any(cell in line for line in lines), cell
+        assert " ".join(cells[4].split()) in " ".join(text.split())  # the long one wraps between words
+        assert "Candidate vs baseline" in text and "ratio [CI]:" in text and "┏" not in text
+    small = Table(title="t")
+    small.add_column("a")
+    small.add_row("1.023 [0.998, 1.047]")
+    assert "┏" in _render_at(80, print_table, small)  # it fits: still a table
+
+
+def test_compare_at_80_columns_keeps_ratio_ci_and_verdict_whole() -> None:
+    a = synthetic("a-rather-long-command-name --with --flags", 34.8, 20, cv=0.4, seed=1)
+    b = synthetic("another-long-command --with --other --flags", 44.4, 20, cv=0.4, seed=2)
+    cmp = compare_benchmarks(Benchmark(commands=[a], created_at="2026-11-23T00:00:00+00:00", id=1),
+                             Benchmark(commands=[b], created_at="2026-11-23T00:01:00+00:00", id=2),
+                             force=True)
+    text = _render_at(80, print_comparison, cmp)
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    c = cmp["comparisons"][0]
+    lo, hi = c["ratio_ci"]
+    for whole in (f"{c['ratio']:.3f} [{lo:.3f}, {hi:.3f}]", "2026-11-23T00:00:00+00:00",
+                  "2026-11-23T00:01:00+00:00"):
+        assert any(whole in line for line in lines), whole
+    assert re.search(rf"^  Verdict: +{c['verdict']}$", text, re.MULTILINE)

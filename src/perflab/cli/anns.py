@@ -102,6 +102,7 @@ def list_(as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")
 
     from perflab.packs.anns.datasets import AVAILABLE, glove_path
     from perflab.packs.anns.plugin import all_engines
+    from perflab.report.terminal import print_table
 
     infos = all_engines()
     try:
@@ -121,7 +122,7 @@ def list_(as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")
     for i in infos:
         t.add_row(i.name, "yes" if i.installed else f"no — {i.reason}", i.version or "—", i.run_mode or "—",
                   i.algorithm or "—", i.origin)
-    console.print(t)
+    print_table(console, t)
     console.print("plug in your own: --engines module:Class, an entry point in group "
                   "perflab.anns_engines, or exec:COMMAND (JSON lines; docs/anns-plugins.md)")
 

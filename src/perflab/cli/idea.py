@@ -68,6 +68,8 @@ def list_command(
     from rich.console import Console
     from rich.table import Table
 
+    from perflab.report.terminal import print_table
+
     console = Console()
     for tier_no in sorted({v.tier for v in items}):
         table = Table(title=f"{TIER_NAMES[tier_no]}", title_justify="left")
@@ -83,7 +85,7 @@ def list_command(
                 _gain_text(v),
                 ", ".join(v.idea.tags),
             )
-        console.print(table)
+        print_table(console, table)
 
 
 @app.command("set")

@@ -47,6 +47,7 @@ def _print_report(report: object) -> None:
     from rich.table import Table
 
     from perflab.kernel.audit import ABSENT, BUILTIN, MODULE, MOVED, NOT_SET, NOT_YET, AuditReport
+    from perflab.report.terminal import print_table
 
     assert isinstance(report, AuditReport)
     console = Console()
@@ -72,7 +73,7 @@ def _print_report(report: object) -> None:
             detail = "" if st.state == "value" or plain_absent else st.detail
             table.add_row(f"CONFIG_{st.symbol}", f"[{style}]{state}[/{style}]" if style else state, detail,
                           st.what)
-        console.print(table)
+        print_table(console, table)
     if report.algorithms:
         table = Table(title="/proc/crypto: driver the kernel picks (highest priority, self-test passed)",
                       title_justify="left")
@@ -82,7 +83,7 @@ def _print_report(report: object) -> None:
             others = ", ".join(f"{o['driver']} ({o['priority']})" for o in algo.others[1:])
             priority = "" if algo.priority is None else str(algo.priority)
             table.add_row(algo.algorithm, algo.driver or "—", priority, algo.kind, algo.reason, others)
-        console.print(table)
+        print_table(console, table)
     if report.findings:
         console.print("[bold]Findings[/bold]")
         for finding in report.findings:

@@ -48,6 +48,8 @@ def results_command(
     from rich.console import Console
     from rich.table import Table
 
+    from perflab.report.terminal import print_table
+
     console = Console()
     if not rows:
         console.print(f"no benchmarks stored in {url} yet (run perflab bench or perflab import)")
@@ -59,7 +61,7 @@ def results_command(
     for r in rows:
         names = ", ".join(r.commands[:4]) + (f", … (+{len(r.commands) - 4})" if len(r.commands) > 4 else "")
         table.add_row(str(r.id), r.created_at, r.kind, r.status, names, str(r.runs), ", ".join(r.baselines))
-    console.print(table)
+    print_table(console, table)
 
 
 def _raw_table(benchmark: Any) -> Any:
@@ -143,7 +145,7 @@ def show_command(
         return
     from rich.console import Console
 
-    from perflab.report.terminal import print_benchmark, print_comparison
+    from perflab.report.terminal import print_benchmark, print_comparison, print_table
 
     console = Console()
     print_benchmark(console, bench, analysis)
@@ -157,7 +159,7 @@ def show_command(
         print_comparison(console, analysis["baseline_comparison"])
     if bench.commands:
         console.print()
-        console.print(_raw_table(bench))
+        print_table(console, _raw_table(bench))
     console.print()
     console.print("[bold]Environment[/bold]")
     for line in _environment_lines(bench.environment):

@@ -54,6 +54,7 @@ def audit(
     as_json: bool = _JSON,
 ) -> None:
     """Every knob: current value, wanted value, whether it can be changed here and why not."""
+    from perflab.report.terminal import print_table
     from perflab.system.audit import audit as run_audit
 
     loaded = _load(profile, profile_file) if (profile or profile_file) else None
@@ -65,7 +66,7 @@ def audit(
     facts = _table("Machine", ["probe", "value", "how we know"])
     for probe in report.probes.items:
         facts.add_row(probe.name, probe.value, probe.detail)
-    console.print(facts)
+    print_table(console, facts)
     title = f"Knobs (profile {report.profile})" if report.profile else "Knobs"
     columns = ["knob", "current"] + (["wanted", "ok"] if loaded else []) + ["changeable here", "why not"]
     table = _table(title, columns)
@@ -75,7 +76,7 @@ def audit(
             cells += [row.wanted or "", {True: "yes", False: "NO", None: ""}[row.ok]]
         cells += ["yes" if row.changeable else "no", row.reason]
         table.add_row(*cells)
-    console.print(table)
+    print_table(console, table)
 
 
 @app.command()
@@ -89,6 +90,7 @@ def apply(
     as_json: bool = _JSON,
 ) -> None:
     """Apply a profile: journal each original first, read every write back, undo on failure."""
+    from perflab.report.terminal import print_table
     from perflab.system.apply import apply_settings
 
     loaded = _load(profile, profile_file)
@@ -107,7 +109,7 @@ def apply(
         for r in report.results:
             table.add_row(r.knob, r.before or "-", r.wanted, r.after or "-", r.status, r.reason)
         console = _console()
-        console.print(table)
+        print_table(console, table)
         counts = {
             s: sum(1 for r in report.results if r.status == s) for s in {r.status for r in report.results}
         }
@@ -129,6 +131,7 @@ def verify(
     as_json: bool = _JSON,
 ) -> None:
     """Per knob, expected against actual: shows drift. Exit 1 when any knob drifted."""
+    from perflab.report.terminal import print_table
     from perflab.system.audit import verify as run_verify
 
     if profile or profile_file:
@@ -147,7 +150,7 @@ def verify(
         for row in rows:
             table.add_row(row.knob, row.expected, row.actual or "-", row.status, row.reason)
         console = _console()
-        console.print(table)
+        print_table(console, table)
         if not rows:
             console.print("nothing to verify: perflab has no changes in force")
     drifted = [row.knob for row in rows if row.status == "drift"]
@@ -158,6 +161,7 @@ def verify(
 @app.command()
 def rollback(as_json: bool = _JSON) -> None:
     """Restore every original value from the journal (also after a crash or SIGKILL mid-apply)."""
+    from perflab.report.terminal import print_table
     from perflab.system.apply import rollback as run_rollback
 
     report = run_rollback()
@@ -169,7 +173,7 @@ def rollback(as_json: bool = _JSON) -> None:
             table = _table("rollback", ["knob", "original", "before rollback", "now", "status", "reason"])
             for r in report.results:
                 table.add_row(r.knob, r.original, r.before or "-", r.after or "-", r.status, r.reason)
-            console.print(table)
+            print_table(console, table)
         if report.message:
             console.print(report.message)
         for line in report.unreadable:
@@ -189,6 +193,7 @@ def status(as_json: bool = _JSON) -> None:
     """What perflab changed that has not been rolled back, and whether it is still in force."""
     import time
 
+    from perflab.report.terminal import print_table
     from perflab.system.apply import problems
     from perflab.system.apply import status as run_status
 
@@ -209,12 +214,13 @@ def status(as_json: bool = _JSON) -> None:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.time))
         in_force = "yes" if e.in_force else ("no (rebooted)" if e.stale_boot else "no (changed since)")
         table.add_row(e.knob, e.original, e.wanted, e.current or "-", in_force, e.label, when)
-    console.print(table)
+    print_table(console, table)
 
 
 @app.command()
 def profiles(as_json: bool = _JSON) -> None:
     """List the profiles visible from here (local ones shadow shipped ones)."""
+    from perflab.report.terminal import print_table
     from perflab.system.profiles import list_profiles, load_profile
 
     found = list_profiles()
@@ -228,4 +234,4 @@ def profiles(as_json: bool = _JSON) -> None:
         except Exception as error:  # a broken local profile must not hide the others
             description = f"(invalid: {error})"
         table.add_row(name, str(path), description)
-    _console().print(table)
+    print_table(_console(), table)

@@ -127,7 +127,7 @@ def try_(
         typer.echo(json.dumps(json_safe(bench.to_dict()), indent=2, allow_nan=False))
         console = Console(stderr=True)
     else:
-        console = Console() if sys.stdout.isatty() else Console(width=200)
+        console = Console()  # the terminal's width, COLUMNS, or 80 in a pipe (see print_table)
     _print(result, console)
     typer.echo(f"stored as benchmark #{bench_id} (kind tune-try) in {store.url}", err=as_json)
     if bench.status == "interrupted":
@@ -141,6 +141,7 @@ def try_(
 def _print(result: Any, console: Any) -> None:
     from rich.table import Table
 
+    from perflab.report.terminal import print_table
     from perflab.stats.bootstrap import median_ci
 
     bench = result.benchmark
@@ -163,7 +164,7 @@ def _print(result: Any, console: Any) -> None:
                                                                     if name in r.metrics]
             cells.append(_median_cell(values, unit, median_ci))
         variants.add_row(*cells)
-    console.print(variants)
+    print_table(console, variants)
     if result.comparisons:
         table = Table(title="Candidate vs baseline (ratio of medians, 95 % bootstrap CI)",
                       title_justify="left")
@@ -176,7 +177,7 @@ def _print(result: Any, console: Any) -> None:
             table.add_row(c.candidate, f"{c.metric} ({direction})", _fmt(c.baseline_median, c.unit),
                           _fmt(c.candidate_median, c.unit), _ratio(c.comparison),
                           "n/a" if p is None else f"{p:.3g}", c.comparison["verdict"])
-        console.print(table)
+        print_table(console, table)
         for c in result.comparisons:
             console.print(f"  {c.candidate} / {c.metric}: {c.comparison['reason']}", highlight=False)
     for command in bench.commands:

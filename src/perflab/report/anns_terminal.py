@@ -8,6 +8,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from perflab.report.terminal import print_table
+
 RECALLS = ("0.90", "0.95", "0.99")
 
 
@@ -100,12 +102,12 @@ def print_anns(console: Console, anns: dict[str, Any], curves: bool = True) -> N
     console.print(f"equal settings: HNSW M={s['hnsw_m']} efConstruction={s['hnsw_ef_construction']} "
                   f"ef sweep {s['ef_sweep']}; IVF nprobe sweep {s['nprobe_sweep']}; annoy n_trees="
                   f"{s['annoy_trees']} search_k sweep {s['search_k_sweep']}")
-    console.print(build_table(anns))
-    console.print(recall_table(anns))
+    print_table(console, build_table(anns))
+    print_table(console, recall_table(anns))
     if curves:
         for name, e in anns["engines"].items():
             if e.get("curve"):
-                console.print(curve_table(name, e, anns["threads"]))
+                print_table(console, curve_table(name, e, anns["threads"]))
     for name, e in anns["engines"].items():
         for note in e.get("notes", []):
             console.print(f"[yellow]{escape(name)}: {escape(note)}[/]")

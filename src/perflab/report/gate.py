@@ -10,6 +10,8 @@ from perflab.report.suite import fmt_metric
 def print_check(console: Any, result: Any) -> None:
     from rich.table import Table
 
+    from perflab.report.terminal import print_table
+
     table = Table(
         title=f"#{result.current_id} against #{result.baseline_id}: {result.metric}, threshold "
         f"{result.threshold:.1%}, Holm across {len(result.comparisons)} cells (alpha "
@@ -47,7 +49,7 @@ def print_check(console: Any, result: Any) -> None:
             "n/a" if p is None else f"{p:.2g}",
             verdict,
         )
-    console.print(table)
+    print_table(console, table)
     console.print(
         "PASS: no significant regression beyond the threshold"
         if result.passed
@@ -58,6 +60,8 @@ def print_check(console: Any, result: Any) -> None:
 
 def print_history(console: Any, name: str, metric: str, cells: list[Any]) -> None:
     from rich.table import Table
+
+    from perflab.report.terminal import print_table
 
     for cell in cells:
         label = (
@@ -79,7 +83,7 @@ def print_history(console: Any, name: str, metric: str, cells: list[Any]) -> Non
             table.add_row(
                 f"#{point.benchmark_id}", point.created_at, commit or "-", median + ci, str(summary.n), mark
             )
-        console.print(table)
+        print_table(console, table)
         console.print(
             f"{len(cell.steps)} step(s): Mann–Whitney between adjacent windows, Holm-corrected",
             highlight=False,

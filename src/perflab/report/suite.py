@@ -135,6 +135,8 @@ def suite_markdown(bench: Any, metric: str | None = None) -> str:
 def print_suite(console: Any, bench: Any, metric: str | None = None) -> None:
     from rich.table import Table
 
+    from perflab.report.terminal import print_table
+
     header, rows = suite_rows(bench, metric)
     metric = metric or bench.settings.get("primary") or "wall"
     label = bench.analysis.get("label")
@@ -147,7 +149,7 @@ def print_suite(console: Any, bench: Any, metric: str | None = None) -> None:
         table.add_column(h, overflow="fold")
     for row in rows:
         table.add_row(*row)
-    console.print(table)
+    print_table(console, table)
     for line in _label_lines(bench):
         console.print(line, highlight=False)
     if bench.status != "complete":

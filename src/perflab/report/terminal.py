@@ -163,8 +163,49 @@ def print_blocks(console: Console, benchmark: Benchmark, analysis: dict[str, Any
                          else f"n/a: {entry.get('note', '')}")
                 lines.append((f"{name} [95% CI]", value))
         lines.append(("Runs", _n_cell(cmd).replace("\n", ", ")))
-        for label, value in lines:
-            console.print(Text(f"  {label + ':':<17} {value}"))
+        print_fields(console, lines)
+
+
+def print_fields(console: Console, fields: list[tuple[str, str]], *, label_width: int = 17) -> None:
+    """The narrow (80-column, piped) layout of every command: one ``label: value`` line per figure, so
+    a figure is never cut; a value longer than the line wraps between words, under itself."""
+    for label, value in fields:
+        line = f"  {label + ':':<{label_width}} {value}"
+        if len(line) <= console.width or console.width < label_width + 24:
+            console.print(Text(line))
+            continue
+        grid = Table.grid(padding=(0, 1, 0, 0))  # a hanging indent
+        grid.add_column(width=label_width + 2, no_wrap=True)
+        grid.add_column(overflow="fold")
+        grid.add_row(Text(f"  {label}:"), Text(value))
+        console.print(grid)
+
+
+def _cell_text(cell: Any) -> str:
+    text = cell.plain if isinstance(cell, Text) else str(cell)
+    return "; ".join(part.strip() for part in text.splitlines() if part.strip())
+
+
+def print_table(console: Console, table: Table) -> None:
+    """``table`` when it fits the console's width as it is; otherwise (a pipe, 80 columns) the same
+    cells as blocks, one per row, in the narrow layout (``print_fields``): the first cell as the block's
+    heading, then the others. A squeezed rich table folds words ("inconclusiv|e", a CI cut in two)."""
+    from rich.measure import Measurement
+
+    if Measurement.get(console, console.options.update_width(1 << 16), table).maximum <= console.width:
+        console.print(table)
+        return
+    if table.title:
+        console.print(Text(_cell_text(table.title), style="bold"))
+    headers = [_cell_text(column.header) for column in table.columns]
+    cells = [list(column.cells) for column in table.columns]
+    width = max((len(h) + 1 for h in headers[1:]), default=1)
+    for row in range(table.row_count):
+        values = [_cell_text(column[row]) if row < len(column) else "" for column in cells]
+        console.print()
+        console.print(Text(values[0] if headers[0] == "" else f"{headers[0]}: {values[0]}", style="bold"))
+        print_fields(console, [(h, v) for h, v in zip(headers[1:], values[1:], strict=True) if v],
+                     label_width=width)
 
 
 def _title(benchmark: Benchmark) -> str:
@@ -248,7 +289,7 @@ def print_crypto_results(console: Console, results: list[dict[str, Any]]) -> Non
             ci = f"{fmt_rate(size['ci_low'])} … {fmt_rate(size['ci_high'])}"
             table.add_row(f"{size['size']} B", fmt_rate(size["median"]), ci,
                           f"{len(size['bytes_per_s'])} × {size['ops_per_sample']}")
-        console.print(table)
+        print_table(console, table)
     unavailable = [r for r in results if r.get("status") != "ok"]
     if not unavailable:
         return
@@ -267,7 +308,7 @@ def print_crypto_results(console: Console, results: list[dict[str, Any]]) -> Non
                       f"[{notes[reason]}]" if reason in notes else escape(reason),
                       escape(active) if r["source"].startswith("kernel") else "",
                       "\n".join(r.get("enable_config") or []))
-    console.print(table)
+    print_table(console, table)
     for reason, number in notes.items():  # a reason many rows share, written once
         console.print(Text(f"  [{number}] {reason}"))
 
@@ -317,6 +358,6 @@ def print_comparison(console: Console, comparison_result: dict[str, Any]) -> Non
         p = fmt_p(c.get("p_adjusted")) + (" (Holm)" if c.get("family_size", 1) > 1 else "")
         table.add_row(c["metric"], c["baseline"], c["candidate"], ratio, p,
                       Text(c["verdict"], style=_VERDICT_STYLE.get(c["verdict"], "")))
-    console.print(table)
+    print_table(console, table)
     print_verdicts(console, comparison_result["comparisons"])
     _print_warning_lines(console, comparison_result.get("warnings", []))
