@@ -3,8 +3,11 @@
 
 Builds a private SQLite store with RESULTS stored results × SAMPLES runs of one command (seeded lognormal
 timings with a 10 % step halfway), then times `benchmark_history` (the library call behind `perflab
-history`: the store query, the per-point summaries and the change-point test) REPEAT times, and also the
-whole `perflab history` process once per repeat. Reports medians with bootstrap 95 % CIs.
+history`, given the store's URL as the command gives it: the SQLite read, the per-point summaries and the
+change-point test) REPEAT times, and the whole `perflab history` process once per repeat, alternating with
+a peer process, `python -c pass` (the interpreter's own start-up: the floor of any Python command).
+Reports medians with bootstrap 95 % CIs, wall and CPU (user + sys of the child: less sensitive to other
+load than wall), and the machine's load average.
 
 Usage (about 1 minute):  python benchmarks/history_speed.py [--results 200] [--samples 500] [--repeat 10]
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -59,35 +63,56 @@ def main() -> None:
         url = f"sqlite:///{Path(tmp) / 'store.db'}"
         store = Store.open(url)
         fill(store, args.results, args.samples)
-        library, process = [], []
-        for _ in range(args.repeat):
+        store.close()
+        library, process, process_cpu, peer, peer_cpu = [], [], [], [], []
+        loads = [os.getloadavg()[0]]
+        for k in range(args.repeat):
             start = time.perf_counter()
-            cells = benchmark_history(store, "work")
+            cells = benchmark_history(url, "work")
             library.append(time.perf_counter() - start)
-            start = time.perf_counter()
-            proc = subprocess.run(
-                [sys.executable, "-m", "perflab", "history", "work", "--db", url],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                text=True,
-                env={**os.environ, "COLUMNS": "200"},
-            )
-            process.append(time.perf_counter() - start)
-            if proc.returncode != 0:
-                sys.exit(proc.stderr)
+            for side in ("history", "peer") if k % 2 == 0 else ("peer", "history"):
+                argv = [sys.executable, "-m", "perflab", "history", "work", "--db", url]
+                wall, cpu = timed(argv if side == "history" else [sys.executable, "-c", "pass"])
+                (process if side == "history" else peer).append(wall)
+                (process_cpu if side == "history" else peer_cpu).append(cpu)
+            loads.append(os.getloadavg()[0])
     n = sum(len(p.values) for c in cells for p in c.points)
     steps = [s.index for c in cells for s in c.steps]
     print(
-        f"{args.results} results × {args.samples} samples = {n} samples (load {os.getloadavg()[0]:.1f}); "
+        f"{args.results} results × {args.samples} samples = {n} samples (1-min load "
+        f"{min(loads):.1f}–{max(loads):.1f} on {os.cpu_count()} CPUs); "
         f"steps found at {steps} (planted at {args.results // 2})"
     )
-    for label, values in (("benchmark_history()", library), ("perflab history process", process)):
+    rows = (
+        ("benchmark_history(url)", library),
+        ("history process, wall", process),
+        ("history process, CPU", process_cpu),
+        ("python -c pass, wall", peer),
+        ("python -c pass, CPU", peer_cpu),
+    )
+    for label, values in rows:
         lo, hi = bootstrap_ci(values, np.median, n_boot=5000, seed=0)
         print(
             f"{label:24s}: median {np.median(values) * 1e3:.0f} ms  "
             f"95 % CI [{lo * 1e3:.0f}, {hi * 1e3:.0f}] ms "
             f"({args.repeat} repeats)"
         )
+    ratio = np.array(process) / np.array(peer)  # paired: the two ran back to back
+    lo, hi = bootstrap_ci(ratio, np.median, n_boot=5000, seed=0)
+    print(f"history / python -c pass (wall, paired): {np.median(ratio):.2f}  95 % CI [{lo:.2f}, {hi:.2f}]")
+
+
+def timed(argv: list[str]) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (user + sys) of one child process; exits on a failure."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                          env={**os.environ, "COLUMNS": "200"})
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        sys.exit(proc.stderr)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 if __name__ == "__main__":

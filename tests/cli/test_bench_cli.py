@@ -243,3 +243,21 @@ def test_process_tuning_is_applied_and_read_back(capsys: pytest.CaptureFixture[s
     assert code == 0, err  # the workload itself checked its nice value
     tuning = json.loads(out)["environment"]["process_tuning"]
     assert tuning["nice"]["applied"] and tuning["pin"]["observed"] == "0"
+
+
+def test_metric_instructions_counts_first_runs_and_labels_them(capsys: pytest.CaptureFixture[str]) -> None:
+    """--metric instructions, as suites count them: separate untimed runs of the first 6 runs (valgrind
+    here: no hardware counters, so the figure is labelled simulated); two counts of the same command
+    agree within 0.1 %. A missing valgrind fails this test (.ci/system-deps installs it)."""
+    loop = "i=0; while [ $i -lt 3000 ]; do i=$((i+1)); done"
+    code, out, err = cli(capsys, "bench", "--runs", "7", "--warmup", "0", "--metric", "instructions",
+                         "--json", "--", "sh", "-c", loop)
+    assert code == 0, err
+    command = json.loads(out)["commands"][0]
+    counts = [r["metrics"]["instructions"] for r in command["runs"] if "instructions" in r["metrics"]]
+    assert len(counts) == 6 and len(command["runs"]) == 7  # only the first 6 are counted
+    assert min(counts) > 100_000 and (max(counts) - min(counts)) / min(counts) < 0.001, counts
+    (spec,) = [m for m in command["metrics"] if m["name"] == "instructions"]
+    assert spec["higher_is_better"] is False
+    assert "simulated" in spec["unit"] or "hardware" in spec["unit"]
+    assert any("instructions: " in note and "untimed" in note for note in command["notes"])

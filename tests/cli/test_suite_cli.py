@@ -72,7 +72,8 @@ def test_malformed_suite_is_one_line(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert (
         err.strip() == "perflab: error: perflab.toml:2: suite.rusn: unknown key (allowed: "
-        "metrics, name, primary, reference, runs, seed, timeout, warmup)"
+        "max-runs, max-time, metrics, min-benchmarking-time, min-runs, name, primary, reference, runs, seed, "
+        "target-precision, timeout, warmup)"
     )
     assert not (tmp_path / ".perflab").exists()  # nothing written
 

@@ -90,3 +90,26 @@ def test_missing_sources_become_none_with_reason(monkeypatch) -> None:  # type: 
         assert key in env["unavailable"], key
     assert env["cpu_model"] is None and env["aslr"] is None and env["thp"] is None
     assert "/proc/cpuinfo unreadable" in env["vm"]["unavailable"]
+
+
+def test_a_removed_working_directory_is_a_reason_not_a_traceback(tmp_path: Path) -> None:
+    """Seen in CI: the clone a run worked in was removed mid-run, and `Path.cwd()` in the capture turned
+    every later `perflab bench` into a FileNotFoundError traceback."""
+    import subprocess
+    import sys
+
+    import perflab
+
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    code = ("import os, sys\nos.chdir(sys.argv[1]); os.rmdir(sys.argv[1])\n"
+            "from perflab.cli import main\n"
+            "sys.argv = ['perflab', 'bench', '--runs', '2', '-q', '--json', 'true']\nmain()\n")
+    src = str(Path(perflab.__file__).parents[1])
+    proc = subprocess.run([sys.executable, "-c", code, str(gone)], capture_output=True, text=True,
+                          timeout=120, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": src, "HOME": str(tmp_path),
+                                            "PERFLAB_DB": f"sqlite:///{tmp_path / 'p.db'}"})
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    env = json.loads(proc.stdout)["environment"]
+    assert env["git"] is None and "no working directory" in env["unavailable"]["git"]

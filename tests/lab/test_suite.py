@@ -238,3 +238,61 @@ def test_calibration_stops_once_a_loop_lasts_10_ms() -> None:
 
     n = calibrate(time.sleep, (0.001,))
     assert 1 <= n <= 16 and n & (n - 1) == 0
+
+
+ADAPTIVE_SUITE = """\
+[suite]
+warmup = 1
+seed = 3
+
+[[benchmark]]
+name = "bounded"
+command = "true"
+min-runs = 3
+max-runs = 6
+
+[[benchmark]]
+name = "early"
+command = "true"
+min-runs = 3
+max-time = 0.001
+
+[[variant]]
+name = "a"
+
+[[variant]]
+name = "b"
+env = { X = "1" }
+"""
+
+
+class Planned:
+    """A SuiteObserver that checks the planned total against the runs made."""
+
+    def __init__(self) -> None:
+        self.total = self.advanced = 0
+
+    def start(self, total_runs: int) -> None:
+        self.total = total_runs
+
+    def advance(self, cell: str) -> None:
+        self.advanced += 1
+
+    def unplanned(self, runs: int) -> None:
+        self.total -= runs
+
+
+def test_adaptive_run_count_in_a_suite(tmp_path: Path) -> None:
+    """Only what always holds: bench's rule keeps every cell within [min-runs, max-runs], the variants of a
+    benchmark get the same count (whole blocks), and a 1 ms max-time stops right after min-runs (three
+    blocks of real process runs take longer than 1 ms), far below bench's default max-runs of 1000."""
+    store = Store.open()
+    observer = Planned()
+    spec = load_suite(suite(tmp_path, ADAPTIVE_SUITE))
+    outcome = run_suite(spec, SuiteRunOptions(), store, observer=observer)
+    bench = store.get(outcome.suite_id)
+    assert bench.status == "complete"
+    counts = {(c.parameters["benchmark"], c.parameters["variant"]): len(c.runs) for c in bench.commands}
+    assert 3 <= counts["bounded", "a"] <= 6 and counts["bounded", "a"] == counts["bounded", "b"]
+    assert counts["early", "a"] == counts["early", "b"] == 3
+    assert observer.total == observer.advanced == sum(counts.values()) + 4  # + 1 warm-up per cell

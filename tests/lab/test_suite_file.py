@@ -87,3 +87,54 @@ def test_no_benchmark_and_missing_file(tmp_path: Path) -> None:
     assert "no [[benchmark]] table" in error_of(tmp_path, "[suite]\nname = 'x'\n")
     with pytest.raises(PerflabError, match="cannot read suite file"):
         load_suite(tmp_path / "absent.toml")
+
+
+ADAPTIVE = """\
+[suite]
+min-runs = 4
+max-time = 20
+target-precision = 0.05
+
+[[benchmark]]
+name = "inherits"
+command = "true"
+
+[[benchmark]]
+name = "own"
+command = "true"
+max-runs = 50
+
+[[benchmark]]
+name = "fixed"
+command = "true"
+runs = 7
+"""
+
+
+def test_adaptive_run_count_uses_bench_names_and_inherits(tmp_path: Path) -> None:
+    from perflab.bench.scheduler import RunCount
+
+    inherits, own, fixed = (b.settings for b in load_suite(write(tmp_path, ADAPTIVE)).benchmarks)
+    assert inherits.count == RunCount(min_runs=4, max_time_s=20.0, target_precision=0.05)
+    assert inherits.runs is None and inherits.planned_runs == 1000  # bench's default max-runs
+    assert own.count == RunCount(min_runs=4, max_runs=50, max_time_s=20.0, target_precision=0.05)
+    assert fixed.count == RunCount(runs=7) and fixed.planned_runs == 7
+
+
+@pytest.mark.parametrize(
+    ("table", "key", "reason"),
+    [
+        ("runs = 5\nmin-runs = 3", "min-runs", "'runs' fixes the run count"),
+        ("min-runs = 10\nmax-runs = 5", "max-runs", "is below min-runs = 10"),
+        ("target-precision = 1.5", "target-precision", "between 0 and 1"),
+        ("max-time = 0", "max-time", "must be positive"),
+        ("min-runs = 1", "min-runs", "at least 2"),
+        ("min_runs = 3", "min_runs", "unknown key"),
+    ],
+)
+def test_adaptive_mistakes_name_file_line_and_key(tmp_path: Path, table: str, key: str, reason: str) -> None:
+    text = f'[[benchmark]]\nname = "x"\ncommand = "true"\n{table}\n'
+    path = write(tmp_path, text)
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if t.startswith(key))
+    message = error_of(tmp_path, text)
+    assert message.startswith(f"{path}:{line}: benchmark[0].{key}: ") and reason in message

@@ -107,9 +107,11 @@ def _summaries(command: CommandResult, per_run_cpu: bool, confidence: float, n_b
             entry["summary"] = summary_to_dict(summ(values))
             missing = len(valid_runs(command)) - len(values)
             if missing:
-                entry["note"] = f"{missing} run(s) printed no match for {spec.regex!r}"
+                entry["note"] = (f"{missing} run(s) printed no match for {spec.regex!r}" if spec.regex
+                                 else f"counted in {len(values)} of the {len(values) + missing} runs")
         else:
-            entry["note"] = f"no run printed a match for {spec.regex!r}"
+            entry["note"] = (f"no run printed a match for {spec.regex!r}" if spec.regex
+                             else "no run has a value")
         out["metrics"][spec.name] = entry
     return out, wall
 

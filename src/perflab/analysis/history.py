@@ -11,8 +11,8 @@ when the window of the ``window`` results before it and the window from it on di
   (a statistically clear but tiny shift is not reported as a step).
 
 Of adjacent positions that pass (one shift seen through overlapping windows), the one with the smallest
-p is kept. With ``window = 1`` this is a comparison of each result with the previous one. No bootstrap:
-the test is cheap enough for a store of 10^5 samples.
+p is kept. With ``window = 1`` this is a comparison of each result with the previous one. No bootstrap
+and no scipy: the test is cheap enough for a store of 10^5 samples.
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ import numpy as np
 
 from perflab.stats.bootstrap import median_ci
 from perflab.stats.compare import holm_adjust
+from perflab.stats.mann_whitney import mann_whitney_u
 
 MIN_SAMPLES = 3
-ASYMPTOTIC_N = 20
 
 
 @dataclass
@@ -54,29 +54,10 @@ def summarize_point(values: Sequence[float], confidence: float = 0.95) -> PointS
 
 
 def mann_whitney_p(a: Sequence[float], b: Sequence[float]) -> float:
-    """Two-sided Mann–Whitney U p-value. With at least ``ASYMPTOTIC_N`` samples on each side: the normal
-    approximation with tie correction and continuity correction (as scipy's ``method="asymptotic"``),
-    computed here in a few vectorized steps because scipy's per-call overhead dominates a long history;
-    smaller samples go to scipy (exact when there are no ties)."""
-    na, nb = len(a), len(b)
-    if na < ASYMPTOTIC_N or nb < ASYMPTOTIC_N:
-        from scipy.stats import mannwhitneyu
-
-        return float(mannwhitneyu(a, b, alternative="two-sided").pvalue)
-    from scipy.special import ndtr
-    from scipy.stats import rankdata
-
-    both = np.concatenate([np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)])
-    ranks = rankdata(both)
-    u = float(ranks[:na].sum()) - na * (na + 1) / 2.0
-    n = na + nb
-    _, counts = np.unique(both, return_counts=True)
-    tie = float((counts**3 - counts).sum()) / (n * (n - 1))
-    sigma = math.sqrt(na * nb / 12.0 * ((n + 1) - tie))
-    if sigma == 0:
-        return 1.0
-    z = (abs(u - na * nb / 2.0) - 0.5) / sigma
-    return float(min(1.0, 2.0 * ndtr(-max(z, 0.0))))
+    """Two-sided Mann–Whitney U p-value by scipy's ``method="auto"`` rule (exact for a small sample with
+    no ties, else normal approximation with tie and continuity corrections), computed in numpy by
+    ``perflab.stats.mann_whitney``: importing scipy would cost more than the whole history."""
+    return mann_whitney_u(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)).p_value
 
 
 def change_points(
@@ -84,15 +65,17 @@ def change_points(
 ) -> list[Step]:
     """Steps in a series of sample sets (see the module docstring)."""
     candidates: list[tuple[int, float, float]] = []
-    for i in range(1, len(series)):
-        before = [v for s in series[max(0, i - window) : i] for v in s]
-        after = [v for s in series[i : i + window] for v in s]
-        if len(before) < MIN_SAMPLES or len(after) < MIN_SAMPLES:
+    arrays = [np.asarray(s, dtype=np.float64) for s in series]  # once, not once per window
+    empty = np.empty(0)
+    for i in range(1, len(arrays)):
+        before = np.concatenate(arrays[max(0, i - window) : i]) if arrays[max(0, i - window) : i] else empty
+        after = np.concatenate(arrays[i : i + window])
+        if before.size < MIN_SAMPLES or after.size < MIN_SAMPLES:
             continue
         med_b, med_a = float(np.median(before)), float(np.median(after))
         if med_b <= 0:
             continue
-        p = mann_whitney_p(before, after)
+        p = mann_whitney_u(before, after).p_value
         candidates.append((i, med_a / med_b, p if math.isfinite(p) else 1.0))
     adjusted = holm_adjust([p for _, _, p in candidates])
     passing = [

@@ -20,6 +20,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from perflab.errors import PerflabError
 
@@ -121,3 +122,53 @@ def find_counter() -> InstructionCounter:
         f"the instructions metric needs perf with hardware counters or valgrind: {why_not_perf} "
         "and valgrind is not installed (perflab installs nothing; e.g. apt-get install valgrind)"
     )
+
+
+#: counting runs per command (and variant): a verdict needs 5, a median CI 6; valgrind is ~50× slower
+COUNTED_RUNS = 6
+METRIC = "instructions"
+
+
+class CountingObserver:
+    """Forwards every progress callback; after each of the first ``COUNTED_RUNS`` successful measured
+    runs of a command (per variant) counts its instructions in a separate untimed run of the same argv,
+    environment, directory and stdin, stored as the run's ``instructions`` metric. It runs inside the
+    block, so a variant's settings (a suite's env, profile) are still in force."""
+
+    def __init__(self, inner: Any, counter: InstructionCounter) -> None:
+        self.inner = inner
+        self.counter = counter
+        self.counted: dict[tuple[int, str], int] = {}
+
+    def phase(self, text: str) -> None:
+        self.inner.phase(text)
+
+    def output(self, label: str, text: str) -> None:
+        self.inner.output(label, text)
+
+    def block_done(self, session: Any) -> None:
+        self.inner.block_done(session)
+
+    def run_done(self, session: Any, index: int, run: Any) -> None:
+        command = session.commands[index]
+        key = (id(command), run.variant)
+        if run.ok and self.counted.get(key, 0) < COUNTED_RUNS:
+            place = session.places[index] if getattr(session, "places", None) else None
+            env = {**os.environ, **session.options.env, **(place.env if place is not None else {})}
+            run.metrics[METRIC] = float(self.counter.count(
+                command.argv, env=env, cwd=place.cwd if place is not None else None,
+                stdin=session.options.input_path))
+            self.counted[key] = self.counted.get(key, 0) + 1
+        self.inner.run_done(session, index, run)
+
+
+def declare_metric(bench: Any, counter: InstructionCounter) -> None:
+    """Name the counted metric in every command's result (lower is better) and say how it was counted."""
+    from perflab.store.model import MetricSpec
+
+    for result in bench.commands:
+        if not any(m.name == METRIC for m in result.metrics):
+            unit = "simulated (valgrind)" if counter.kind == "valgrind" else "hardware count (perf)"
+            result.metrics.append(MetricSpec(METRIC, "", unit, higher_is_better=False))
+        result.notes.append(f"{counter.label}; counted in separate untimed runs after the first "
+                            f"{COUNTED_RUNS} timed ones")

@@ -1,8 +1,8 @@
 """Measuring block by block: one executor, the commands' results so far, and the block order.
 
 ``MeasurementSession`` is the engine under every front end: ``runner.run_benchmark`` drives it for a
-whole benchmark, ``perflab tune try`` and ``perflab suite`` drive it themselves because they change
-things between blocks::
+whole benchmark; ``lab.bench_blocks.run_plan`` drives it for ``perflab tune try`` and ``perflab suite``
+(through ``lab.bench_session.BenchSession``), which change things between blocks, as in::
 
     from perflab.bench.measurement import MeasurementSession
     with MeasurementSession([Command.from_argv(argv, name="workload")], BenchOptions(warmup=1)) as s:

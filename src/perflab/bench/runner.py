@@ -7,8 +7,9 @@ and Ctrl-C turned into a result with a status (what ``perflab bench`` does)::
     bench = run_benchmark([Command.from_argv(["sleep", "0.01"])], BenchOptions(RunCount(runs=20)))
     bench.status, bench.commands[0].wall_times_s()
 
-Callers that change something between blocks (``perflab tune try``, ``perflab suite``) drive a
-``measurement.MeasurementSession`` themselves; this module re-exports it with the names that go with it.
+Callers that change something between blocks (``perflab tune try``, ``perflab suite``) go through
+``lab.bench_session.BenchSession`` with a block plan, which drives a ``measurement.MeasurementSession``;
+this module re-exports it with the names that go with it.
 """
 
 from __future__ import annotations

@@ -13,6 +13,9 @@ _UNHANDLED = object()
 
 def _plain_value(annotation: Any, info: Any, value: Any) -> Any:
     """``value`` converted for the plain types bench declares, or _UNHANDLED for anything else."""
+    optional = _optional_of(annotation)
+    if optional is not None:  # ``str | None`` and the like: a given value is of the plain type
+        return _UNHANDLED if value is None else _plain_value(optional, info, value)
     if annotation is bool:
         return value if isinstance(value, bool) else _UNHANDLED
     if annotation is str or annotation in (list[str], tuple[str, str, str]):
@@ -39,6 +42,19 @@ def _plain_value(annotation: Any, info: Any, value: Any) -> Any:
     if (low is not None and number < low) or (high is not None and number > high):
         return _UNHANDLED  # typer's own coercion raises its usual error
     return number
+
+
+def _optional_of(annotation: Any) -> Any:
+    """``T`` for ``T | None`` (or ``Optional[T]``) with T one of the plain scalar types, else None."""
+    import types
+    import typing
+
+    if typing.get_origin(annotation) not in (typing.Union, types.UnionType):
+        return None
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if len(args) == 1 and len(typing.get_args(annotation)) == 2 and args[0] in (str, int, float):
+        return args[0]
+    return None
 
 
 def install_plain_coercion(params: list[Any]) -> None:

@@ -11,6 +11,7 @@ from typer.core import TyperCommand
 from perflab.cli._fastparse import install_plain_coercion
 
 _ARGV_KEY = "perflab_bench_argv"
+INSTRUCTIONS = "instructions"  # --metric instructions: bench.instructions.METRIC (not imported at start-up)
 
 
 class _BenchCommand(TyperCommand):
@@ -162,7 +163,9 @@ def bench_command(
         "--step", "--parameter-step-size", "-D", help="Step of --parameter-scan [1].")] = None,
     metric: Annotated[list[str] | None, typer.Option(
         "--metric", help="NAME=REGEX[:UNIT[:higher|lower]]: a number parsed from each run's output "
-        "(first capture group), analysed like time.")] = None,
+        "(first capture group), analysed like time. --metric instructions: each command's instruction "
+        "count (perf stat where the CPU has counters, else valgrind: simulated), in separate untimed "
+        "runs of the first 6 runs, as in suites.")] = None,
     ignore_failure: Annotated[bool, typer.Option(
         "--ignore-failure", "-i", help="Keep going when a run fails (=CODES: only these exit codes, e.g. "
         "--ignore-failure=1,2); failed runs are reported apart, not in the statistics.")] = False,
@@ -260,12 +263,12 @@ def bench_command(
         env=_parse_env(env), shell=shell_choice, ignore_failure=ignore_failure_option(ignore_failure,
                                                                                    ignore_failure_codes),
         order=order, output=output, keep_children=keep_children,
-        metrics=_parse_metrics(metric), tuning=_process_tuning(pin=pin, nice=nice, sched=sched,
-                                                               membind=membind, interleave=interleave,
-                                                               thp=thp, no_aslr=no_aslr),
+        metrics=_parse_metrics([m for m in metric or [] if m != INSTRUCTIONS]),
+        tuning=_process_tuning(pin=pin, nice=nice, sched=sched, membind=membind, interleave=interleave,
+                               thp=thp, no_aslr=no_aslr),
     )
     request = BenchRequest(command_list, options, alpha=alpha, noise=noise, baseline=baseline,
-                           save_baseline=save_baseline)
+                           save_baseline=save_baseline, instructions=INSTRUCTIONS in (metric or []))
 
     request.validate()  # before the store is opened: a bad option leaves nothing behind
 

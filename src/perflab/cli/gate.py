@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperCommand
 
 DbOption = Annotated[str | None, typer.Option("--db", help="Store URL.")]
 
 
+class _PlainOptionsCommand(TyperCommand):
+    """Parses its plain options without typer's per-call pydantic adapters (``cli._fastparse``): for
+    ``perflab history``, importing pydantic alone would cost more than reading the whole history."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        from perflab.cli._fastparse import install_plain_coercion
+
+        install_plain_coercion([*self.params, self.get_help_option(ctx)])
+        return super().parse_args(ctx, args)
+
+
 def register(app: typer.Typer) -> None:
     app.command("check")(check_command)
-    app.command("history")(history_command)
+    app.command("history", cls=_PlainOptionsCommand)(history_command)
 
 
 def check_command(
@@ -79,16 +91,17 @@ def history_command(
         float, typer.Option("--alpha", help="Family-wise error rate of the steps (Holm).")
     ] = 0.05,
     noise: Annotated[float, typer.Option("--noise", help="Shifts within ±NOISE are not steps.")] = 0.01,
+    last: Annotated[
+        int, typer.Option("--last", min=1, help="Show the last N results (and every step) per cell.")
+    ] = 10,
+    all_: Annotated[bool, typer.Option("--all", help="Show every stored result.")] = False,
     db: DbOption = None,
 ) -> None:
     """BENCH across every stored result: commit, date, median [95 % CI], n, and the points where it
-    stepped (Mann–Whitney between adjacent windows, Holm-corrected, beyond the noise band)."""
-    from rich.console import Console
-
+    stepped (Mann–Whitney between adjacent windows, Holm-corrected, beyond the noise band). Shows the
+    last results and every step (each with the result before it); --all for everything."""
     from perflab.lab.history import benchmark_history
-    from perflab.report.gate import print_history
-    from perflab.store.db import Store
+    from perflab.report.history import print_history
 
-    with Store.open(db) as store:
-        cells = benchmark_history(store, name, metric=metric, window=window, alpha=alpha, noise=noise)
-    print_history(Console(), name, metric, cells)
+    cells = benchmark_history(db, name, metric=metric, window=window, alpha=alpha, noise=noise)
+    print_history(name, metric, cells, last=None if all_ else last)

@@ -30,13 +30,19 @@ class _Bar:
             transient=True,
         )
         self.task: Any = None
+        self.total = 0
 
     def start(self, total_runs: int) -> None:
         self.progress.start()
+        self.total = total_runs
         self.task = self.progress.add_task("suite", total=total_runs)
 
     def advance(self, cell: str) -> None:
         self.progress.update(self.task, advance=1, description=cell)
+
+    def unplanned(self, runs: int) -> None:
+        self.total -= runs
+        self.progress.update(self.task, total=self.total)
 
     def stop(self) -> None:
         self.progress.stop()

@@ -164,6 +164,12 @@ def capture_environment(cwd: str | os.PathLike[str] | None = None) -> dict[str, 
     env["python_executable"] = sys.executable
     env["perflab_version"] = __version__
     env["hostname"] = socket.gethostname()
-    env["git"] = _git(Path(cwd) if cwd is not None else Path.cwd(), missing)
+    try:
+        where = Path(cwd) if cwd is not None else Path.cwd()
+    except OSError as error:  # the working directory was removed while perflab ran in it
+        env["git"] = None
+        missing["git"] = f"no working directory ({error.strerror})"
+    else:
+        env["git"] = _git(where, missing)
     env["unavailable"] = missing
     return env

@@ -153,6 +153,6 @@ def plan_from_suite(path: str, benchmark: str | None, variant: str | None, **set
     for name in chosen.inputs:
         prepared = prepare_input(spec.inputs[name], str(workdir), spec.seed, cwd=suite_dir)
         inputs.append(InputSpec(name, prepared.path))
-    settings.setdefault("runs", max(10, chosen.settings.runs))
+    settings.setdefault("runs", max(10, chosen.settings.runs or chosen.settings.count.min_runs))
     settings.setdefault("warmup", chosen.settings.warmup)
     return Plan(command=command, inputs=inputs, cwd=suite_dir, **settings)

@@ -25,7 +25,7 @@ class CellHistory:
 
 
 def benchmark_history(
-    store: Store,
+    store: Store | str | None,
     name: str,
     *,
     metric: str = "wall",
@@ -33,7 +33,9 @@ def benchmark_history(
     alpha: float = 0.05,
     noise: float = 0.01,
 ) -> list[CellHistory]:
-    """Every stored cell of ``name``, grouped by input and variant, with summaries and change points."""
+    """Every stored cell of ``name``, grouped by input and variant, with summaries and change points.
+    ``store``: an open Store, or a store URL (None: the default store; an SQLite file is read without
+    SQLAlchemy)."""
     from perflab.store.history import benchmark_series
 
     if window < 1:

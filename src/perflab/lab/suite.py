@@ -17,7 +17,7 @@ also keeping what was measured. The result is one Benchmark of kind ``suite``: o
 
 from __future__ import annotations
 
-import os
+import functools
 import random
 import re
 import secrets
@@ -33,7 +33,6 @@ from perflab.bench.inprocess import PER_CALL
 from perflab.bench.instructions import InstructionCounter, find_counter
 from perflab.errors import PerflabError
 from perflab.lab.bench_session import sigterm_as_interrupt
-from perflab.lab.suite_file import BenchmarkSpec, SuiteSpec
 from perflab.lab.suite_prep import (
     PreparedInput,
     PreparedVariant,
@@ -42,6 +41,7 @@ from perflab.lab.suite_prep import (
     release_variant,
     variant_in_force,
 )
+from perflab.lab.suite_spec import BenchmarkSpec, SuiteSpec
 from perflab.lab.suite_vm import VmGroup, measure_vm, prepare_vms, vm_settings
 from perflab.store.model import Benchmark, CommandResult
 
@@ -49,8 +49,6 @@ if TYPE_CHECKING:
     from perflab.store.db import Store
 
 NO_INPUT = "-"
-#: counting runs per cell for the instructions metric (a verdict needs 5, a median CI 6)
-INSTRUCTION_RUNS = 6
 
 
 @dataclass
@@ -70,6 +68,9 @@ class SuiteObserver:
 
     def advance(self, cell: str) -> None:
         """One run of ``cell`` (benchmark/input/variant) finished."""
+
+    def unplanned(self, runs: int) -> None:
+        """``runs`` of the planned runs will not be made (an adaptive count stopped before max-runs)."""
 
 
 @dataclass
@@ -146,16 +147,14 @@ def run_suite(
             counter = find_counter() if "instructions" in spec.metrics else None
             plan = _Plan(spec, benchmarks, prepared, inputs, seed, counter)
             environment = capture_environment()
-            observer.start(
-                sum(
-                    len(b.inputs or [NO_INPUT]) * len(prepared) * (b.settings.runs + b.settings.warmup)
-                    for b in benchmarks
-                )
-            )
+            observer.start(sum(len(b.inputs or [NO_INPUT]) * _planned(b, len(prepared)) for b in benchmarks))
             with sigterm_as_interrupt():
                 for b in benchmarks:
                     for inp in b.inputs or [NO_INPUT]:
+                        before = len(cells)
                         failure = _measure_group(plan, b, inp, observer, cells)
+                        made = sum(len(c.runs) + c.warmup_runs for c in cells[before:])
+                        observer.unplanned(max(0, _planned(b, len(prepared)) - made))
                         if failure is not None:
                             status, message = "failed", failure
                             break
@@ -181,6 +180,11 @@ def run_suite(
     suite_id = store.save(bench)
     notes = [n for p in prepared for n in p.notes]
     return SuiteOutcome(suite_id, bench, notes)
+
+
+def _planned(b: BenchmarkSpec, variants: int) -> int:
+    """Runs (warm-up included) one benchmark × input makes at most."""
+    return variants * (b.settings.planned_runs + b.settings.warmup)
 
 
 def _settings(plan: _Plan, options: SuiteRunOptions, variant_specs: Sequence[Any]) -> dict[str, Any]:
@@ -257,8 +261,9 @@ def _measure_group(
         )
     from perflab.bench.commands import Command
     from perflab.bench.options import BenchOptions
-    from perflab.bench.runner import MeasurementSession, Place
-    from perflab.bench.scheduler import RunCount
+    from perflab.bench.run_io import Place
+    from perflab.lab.bench_blocks import Arm, BlockPlan
+    from perflab.lab.bench_session import BenchRequest, BenchSession
 
     commands = [
         Command(
@@ -271,52 +276,44 @@ def _measure_group(
     ]
     places = [Place(env=dict(v.spec.env), cwd=v.cwd or plan.spec.directory) for v in plan.variants]
     options = BenchOptions(
-        count=RunCount(runs=b.settings.runs),
+        count=b.settings.count,
         warmup=0,
         seed=rng.getrandbits(32),
         timeout_s=b.settings.timeout_s,
         metrics=list(plan.spec.custom_metrics),
         capture_environment=False,
     )
-    session = MeasurementSession(commands, options, kind="suite", places=places)
-    failure = None
-    indices = list(range(len(commands)))
+
+    def block(_number: int) -> list[Arm]:
+        """Every variant once, in a fresh random order, under its settings."""
+        arms = [
+            Arm(i, v.spec.name, in_force=functools.partial(variant_in_force, v, in_process=False))
+            for i, v in enumerate(plan.variants)
+        ]
+        rng.shuffle(arms)
+        return arms
+
+    def ran(arm: Arm, _run: object) -> None:
+        observer.advance(commands[arm.index].name)
+
+    request = BenchRequest(
+        commands,
+        options,
+        kind="suite",
+        plan=BlockPlan(block, warmup_blocks=b.settings.warmup, ran=ran),
+        places=places,
+        instructions=plan.counter is not None,
+    )
     try:
-        with session:
-            session.setup()
-            for _ in range(b.settings.warmup):
-                rng.shuffle(indices)
-                for i in indices:
-                    with variant_in_force(plan.variants[i], in_process=False):
-                        session.warm_once(i)
-                    observer.advance(commands[i].name)
-            for block in range(b.settings.runs):
-                rng.shuffle(indices)
-                for i in indices:
-                    with variant_in_force(plan.variants[i], in_process=False):
-                        run = session.run_once(i, block=block, variant=plan.variants[i].spec.name)
-                        if plan.counter is not None and block < INSTRUCTION_RUNS:
-                            run.metrics["instructions"] = float(
-                                plan.counter.count(
-                                    commands[i].argv, env={**os.environ, **places[i].env}, cwd=places[i].cwd
-                                )
-                            )
-                    observer.advance(commands[i].name)
-    except PerflabError as error:
-        failure = error.message
-    except KeyboardInterrupt:
-        cells += session.finish("interrupted").commands
-        raise
-    raw = session.finish("complete" if failure is None else "failed", failure)
+        raw = BenchSession(request).measure()
+    except PerflabError as error:  # nothing measured (a command that does not exist)
+        return error.message
     for cell, v in zip(raw.commands, plan.variants, strict=True):
         cell.notes += v.notes
-        if plan.counter is not None:
-            cell.notes.append(
-                f"{plan.counter.label}; counted in separate untimed runs after the first "
-                f"{INSTRUCTION_RUNS} timed ones"
-            )
     cells += raw.commands
-    return failure
+    if raw.status == "interrupted":
+        raise KeyboardInterrupt
+    return raw.message if raw.status == "failed" else None
 
 
 def suite_cells(bench: Benchmark) -> list[Cell]:

@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from perflab.bench.inprocess import calibrate, load_callable, time_sample
-from perflab.lab.suite_file import BenchmarkSpec
+from perflab.bench.scheduler import StopRule
 from perflab.lab.suite_prep import PreparedVariant, variant_in_force
+from perflab.lab.suite_spec import BenchmarkSpec
 from perflab.store.model import CommandResult, MetricSpec
 
 if TYPE_CHECKING:
@@ -53,7 +55,11 @@ def measure_callable(
             with variant_in_force(v, in_process=True):
                 loops.append(calibrate(func, args))
         indices = list(range(len(variants)))
-        for block in range(-b.settings.warmup, b.settings.runs):
+        rule = StopRule(b.settings.count)  # bench's rule: a fixed count, or adaptive on every variant
+        block, started = -b.settings.warmup, time.monotonic()
+        while True:
+            if block == 0:
+                started = time.monotonic()
             rng.shuffle(indices)
             for i in indices:
                 with variant_in_force(variants[i], in_process=True):
@@ -66,6 +72,12 @@ def measure_callable(
                 else:
                     results[i].warmup_runs += 1
                 observer.advance(names[i])
+            if block >= 0:
+                n = min(len(r.runs) for r in results)
+                walls = [[run.wall_s for run in r.runs] for r in results]
+                if rule.decide(n, time.monotonic() - started, walls).stop:
+                    break
+            block += 1
     except Exception as error:  # the callable's own exception is the benchmark's failure
         failure = f"callable {b.callable!r} ({b.name}) raised {type(error).__name__}: {error}"
     finally:

@@ -1,7 +1,8 @@
 """The suite file (``perflab.toml``): benchmarks × inputs × variants, metrics and the primary metric.
 
-Parsed with ``tomllib``; anything wrong (TOML syntax, an unknown key, a wrong type, a dangling name)
-becomes one ``PerflabError`` naming ``file:line`` and the key. Unknown keys are errors, not ignored: a
+Parsed with ``tomllib`` (``lab.suite_toml`` finds the lines) into ``lab.suite_spec``; anything wrong
+(TOML syntax, an unknown key, a wrong type, a dangling name) becomes one ``PerflabError`` naming
+``file:line`` and the key. Unknown keys are errors, not ignored: a
 typo (``warmpu = 3``) would otherwise silently change what is measured. The format::
 
     [suite]
@@ -9,8 +10,8 @@ typo (``warmpu = 3``) would otherwise silently change what is measured. The form
     reference = "gzip-1"      # default: the first variant
     metrics = ["wall", "user", "peak_rss"]   # wall user sys peak_rss instructions, or a [[metric]] name
     primary = "wall"
-    runs = 10                 # defaults for every benchmark
-    warmup = 1
+    runs = 10                 # defaults for every benchmark: a fixed run count per variant, or
+    warmup = 1                #   adaptive (below); a benchmark may override each
     timeout = 60
     seed = 1                  # interleaving order; random (and recorded) when absent
 
@@ -25,6 +26,14 @@ typo (``warmpu = 3``) would otherwise silently change what is measured. The form
     runs = 20
 
     [[benchmark]]
+    name = "decompress"
+    command = "gzip -d -c {input}.gz"
+    min-runs = 10             # adaptive, as perflab bench --min-runs/--max-runs/--max-time/
+    max-runs = 200            #   --target-precision/--min-benchmarking-time (same defaults: 10, 1000,
+    max-time = 30             #   5 s, 0.01, 0): after min-runs blocks, stop when every variant's 95 % CI
+    target-precision = 0.02   #   half-width of the median is within 2 % of it, or at max-runs/max-time
+
+    [[benchmark]]
     name = "sort"
     callable = "mymodule:sort_list"      # timed in-process, calibrated inner loop; path = "src"
 
@@ -36,186 +45,56 @@ typo (``warmpu = 3``) would otherwise silently change what is measured. The form
     profile = "tuning.toml"              # a tuning profile applied (journaled) for this variant's runs
     rev = "main"                         # a git revision, built into a private worktree
     build = "make"
-    vm = { kernel = "vmlinuz-6.1.deb", accel = "tcg" }   # run in a VM guest: see perflab.lab.suite_vm
+    vm = { kernel = "linux-image-6.1.deb", accel = "tcg" }   # run in a VM guest: see lab.suite_vm
+
+Run counts: ``runs`` fixes the count; any of ``min-runs``, ``max-runs``, ``max-time``,
+``target-precision``, ``min-benchmarking-time`` makes it adaptive (bench's rule and names, per benchmark ×
+input, over all its variants); both kinds in one table is an error. A benchmark table with neither inherits
+the ``[suite]`` defaults; one with adaptive keys starts from the suite's adaptive values (or bench's
+defaults). Adaptive counts apply to callables too.
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from perflab.errors import PerflabError
+from perflab.bench.scheduler import RunCount
+from perflab.errors import OptionError, PerflabError
 from perflab.fsutil import read_text_bounded
-from perflab.lab.suite_vm import VM_METRICS, VmVariantSpec, check_vm_suite, parse_vm_table
+from perflab.lab.suite_spec import (
+    BUILT_IN_METRICS,
+    BenchmarkSpec,
+    InputSpec,
+    RunSettings,
+    SuiteSpec,
+    VariantSpec,
+)
+from perflab.lab.suite_toml import TomlReader
+from perflab.lab.suite_vm import VM_METRICS, check_vm_suite, parse_vm_table
 from perflab.store.model import MetricSpec
 
 SUITE_LIMIT = 4 * 1024 * 1024  # bytes of a suite file
 
-BUILT_IN_METRICS = ("wall", "user", "sys", "peak_rss", "instructions")
 _NAME = re.compile(r"^[A-Za-z0-9_.+-]+$")
-
-
-@dataclass
-class RunSettings:
-    runs: int = 10
-    warmup: int = 1
-    timeout_s: float | None = None
-
-
-@dataclass
-class InputSpec:
-    name: str
-    file: str | None = None  # absolute path
-    generate: str | None = None  # command with {output} and {seed}
-    seed: int | None = None
-
-
-@dataclass
-class BenchmarkSpec:
-    name: str
-    command: str | None = None
-    argv: list[str] | None = None
-    shell: bool = False
-    callable: str | None = None  # "module:function"
-    path: str | None = None  # added to sys.path for the callable
-    inputs: list[str] = field(default_factory=list)
-    settings: RunSettings = field(default_factory=RunSettings)
-
-    @property
-    def is_callable(self) -> bool:
-        return self.callable is not None
-
-
-@dataclass
-class VariantSpec:
-    name: str
-    env: dict[str, str] = field(default_factory=dict)
-    vars: dict[str, str] = field(default_factory=dict)
-    template: str | None = None
-    profile: str | None = None  # absolute path of a tuning profile
-    rev: str | None = None
-    build: str | None = None
-    repo: str | None = None  # absolute path; default: the suite file's directory
-    vm: VmVariantSpec | None = None  # run the benchmarks in a VM guest booting this kernel
-
-
-@dataclass
-class SuiteSpec:
-    path: str
-    name: str
-    benchmarks: list[BenchmarkSpec]
-    variants: list[VariantSpec]
-    inputs: dict[str, InputSpec]
-    reference: str
-    metrics: list[str]
-    primary: str
-    custom_metrics: list[MetricSpec] = field(default_factory=list)
-    seed: int | None = None
-
-    @property
-    def directory(self) -> str:
-        return str(Path(self.path).resolve().parent)
-
-    def describe(self) -> dict[str, Any]:
-        """JSON-friendly record of the suite, stored with its result."""
-        from dataclasses import asdict
-
-        return asdict(self)
-
-
-_SUITE_KEYS = {"name", "reference", "metrics", "primary", "runs", "warmup", "timeout", "seed"}
-_BENCH_KEYS = {"name", "command", "argv", "shell", "callable", "path", "inputs", "runs", "warmup", "timeout"}
+#: bench's adaptive options, by their flag names (without --), and the RunCount field each sets
+ADAPTIVE_KEYS = {
+    "min-runs": "min_runs",
+    "max-runs": "max_runs",
+    "max-time": "max_time_s",
+    "target-precision": "target_precision",
+    "min-benchmarking-time": "min_time_s",
+}
+_RUN_KEYS = {"runs", "warmup", "timeout", *ADAPTIVE_KEYS}
+_SUITE_KEYS = {"name", "reference", "metrics", "primary", "seed", *_RUN_KEYS}
+_BENCH_KEYS = {"name", "command", "argv", "shell", "callable", "path", "inputs", *_RUN_KEYS}
 _VARIANT_KEYS = {"name", "env", "vars", "template", "profile", "rev", "build", "repo", "vm"}
 _INPUT_KEYS = {"file", "generate", "seed"}
 _METRIC_KEYS = {"name", "regex", "unit", "direction"}
 _TOP_KEYS = {"suite", "inputs", "benchmark", "variant", "metric"}
-
-
-class _Reader:
-    """Typed access to the parsed TOML with errors that name file:line and the key."""
-
-    def __init__(self, path: Path, text: str) -> None:
-        self.path = path
-        self.lines = text.splitlines()
-
-    def line_of(self, where: tuple[Any, ...]) -> int:
-        """Best line for a key path like ("benchmark", 2, "runs"): the table header, then the key."""
-        line = 0
-        table, index, key = (list(where) + [None, None, None])[:3]
-        if isinstance(index, int):
-            header = re.compile(rf"^\s*\[\[\s*{re.escape(str(table))}\s*\]\]")
-            seen = -1
-            for i, text in enumerate(self.lines):
-                if header.match(text):
-                    seen += 1
-                    if seen == index:
-                        line = i
-                        break
-        elif table is not None:
-            dotted = str(table) if index is None else f"{table}.{index}"
-            header = re.compile(rf"^\s*\[\s*{re.escape(dotted)}\s*\]")
-            line = next((i for i, t in enumerate(self.lines) if header.match(t)), 0)
-        name = key if isinstance(index, int) else index
-        if name is not None:
-            pattern = re.compile(rf"^\s*\"?{re.escape(str(name))}\"?\s*=")
-            for i in range(line, len(self.lines)):
-                if i > line and re.match(r"^\s*\[", self.lines[i]):
-                    break
-                if pattern.match(self.lines[i]):
-                    return i + 1
-        return line + 1
-
-    def fail(self, where: tuple[Any, ...], reason: str) -> PerflabError:
-        key = ".".join(str(w) if not isinstance(w, int) else f"[{w}]" for w in where).replace(".[", "[")
-        return PerflabError(f"{self.path}:{self.line_of(where)}: {key}: {reason}")
-
-    def table(self, data: Any, where: tuple[Any, ...], allowed: set[str]) -> dict[str, Any]:
-        if not isinstance(data, dict):
-            raise self.fail(where, "expected a table")
-        for key in data:
-            if key not in allowed:
-                raise self.fail((*where, key), f"unknown key (allowed: {', '.join(sorted(allowed))})")
-        return data
-
-    def get(
-        self,
-        data: dict[str, Any],
-        key: str,
-        kind: type | tuple[type, ...],
-        where: tuple[Any, ...],
-        default: Any = None,
-    ) -> Any:
-        if key not in data:
-            return default
-        value = data[key]
-        ok = isinstance(value, kind) and not (isinstance(value, bool) and kind in (int, float, (int, float)))
-        if not ok:
-            names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-            raise self.fail((*where, key), f"expected {names}, got {type(value).__name__} {value!r}")
-        return value
-
-    def strings(self, data: dict[str, Any], key: str, where: tuple[Any, ...]) -> list[str] | None:
-        value = self.get(data, key, list, where)
-        if value is not None and not all(isinstance(v, str) for v in value):
-            raise self.fail((*where, key), "expected a list of strings")
-        return value
-
-    def mapping(self, data: dict[str, Any], key: str, where: tuple[Any, ...]) -> dict[str, str]:
-        value = self.get(data, key, dict, where, {})
-        if not all(isinstance(v, str) for v in value.values()):
-            raise self.fail((*where, key), 'expected string values (quote numbers: level = "9")')
-        return dict(value)
-
-    def positive(
-        self, data: dict[str, Any], key: str, where: tuple[Any, ...], default: Any, *, minimum: float = 1
-    ) -> Any:
-        value = self.get(data, key, (int, float) if key == "timeout" else int, where, default)
-        if value is not None and value < minimum:
-            raise self.fail((*where, key), f"must be at least {minimum:g}")
-        return value
 
 
 def load_suite(path: str | Path) -> SuiteSpec:
@@ -231,7 +110,7 @@ def load_suite(path: str | Path) -> SuiteSpec:
         raise PerflabError(f"{path}: malformed TOML: {str(error).split(';')[0]}") from None
     except RecursionError:
         raise PerflabError(f"{path}: malformed TOML: nested too deeply") from None
-    return _parse(_Reader(path, text), data, path)
+    return _parse(TomlReader(path, text), data, path)
 
 
 def _line_from_message(message: str) -> int:
@@ -239,16 +118,55 @@ def _line_from_message(message: str) -> int:
     return int(found.group(1)) if found else 1
 
 
-def _parse(r: _Reader, data: dict[str, Any], path: Path) -> SuiteSpec:
+def _run_settings(
+    r: TomlReader, table: dict[str, Any], where: tuple[Any, ...], base: RunSettings
+) -> RunSettings:
+    """A table's run settings over ``base``: ``runs`` (fixed) or bench's adaptive keys, not both."""
+    adaptive = [k for k in ADAPTIVE_KEYS if k in table]
+    if "runs" in table and adaptive:
+        raise r.fail(
+            (*where, adaptive[0]),
+            "'runs' fixes the run count; it cannot be combined with the adaptive keys "
+            f"({', '.join(ADAPTIVE_KEYS)})",
+        )
+    count = base.count
+    if "runs" in table:
+        count = RunCount(runs=r.positive(table, "runs", where, None, minimum=2))
+    elif adaptive:
+        start = count if count.runs is None else RunCount()
+        given: dict[str, Any] = {}
+        for key in adaptive:
+            field_name = ADAPTIVE_KEYS[key]
+            integer = field_name.endswith("_runs")
+            given[field_name] = r.positive(
+                table, key, where, None, minimum=2 if integer else 0, kind=int if integer else (int, float)
+            )
+        count = replace(start, runs=None, **given)
+        if "min_runs" in given and "max_runs" not in given:
+            count = replace(count, max_runs=max(count.max_runs, count.min_runs))
+        count = replace(count, max_time_s=max(count.max_time_s, count.min_time_s))  # as perflab bench
+        try:
+            count.validate()
+        except OptionError as error:
+            names = {f: k for k, f in ADAPTIVE_KEYS.items()}
+            key = names.get(str(error.option), adaptive[0])
+            reason = error.reason
+            if error.other is not None:
+                reason = f"{reason} {names.get(error.other[0], error.other[0])} = {error.other[1]!r}"
+            raise r.fail((*where, key if key in table else adaptive[0]), reason) from None
+    return RunSettings(
+        count=count,
+        warmup=r.positive(table, "warmup", where, base.warmup, minimum=0),
+        timeout_s=r.positive(table, "timeout", where, base.timeout_s, minimum=0.001, kind=(int, float)),
+    )
+
+
+def _parse(r: TomlReader, data: dict[str, Any], path: Path) -> SuiteSpec:
     r.table(data, (), _TOP_KEYS)
     base = path.resolve().parent
     suite = r.table(data.get("suite", {}), ("suite",), _SUITE_KEYS)
     where = ("suite",)
-    defaults = RunSettings(
-        runs=r.positive(suite, "runs", where, 10, minimum=2),
-        warmup=r.positive(suite, "warmup", where, 1, minimum=0),
-        timeout_s=r.positive(suite, "timeout", where, None, minimum=0.001),
-    )
+    defaults = _run_settings(r, suite, where, RunSettings())
     custom = _metrics(r, data.get("metric", []))
     inputs = _inputs(r, data.get("inputs", {}), base)
     benchmarks = _benchmarks(r, data.get("benchmark"), defaults, inputs, base)
@@ -291,7 +209,7 @@ def _parse(r: _Reader, data: dict[str, Any], path: Path) -> SuiteSpec:
     )
 
 
-def _metrics(r: _Reader, items: Any) -> list[MetricSpec]:
+def _metrics(r: TomlReader, items: Any) -> list[MetricSpec]:
     if not isinstance(items, list):
         raise r.fail(("metric",), "expected [[metric]] tables")
     out = []
@@ -323,7 +241,7 @@ def _metrics(r: _Reader, items: Any) -> list[MetricSpec]:
     return out
 
 
-def _name(r: _Reader, item: dict[str, Any], where: tuple[Any, ...]) -> str:
+def _name(r: TomlReader, item: dict[str, Any], where: tuple[Any, ...]) -> str:
     name = r.get(item, "name", str, where)
     if name is None:
         raise r.fail(where, "missing key 'name'")
@@ -332,7 +250,7 @@ def _name(r: _Reader, item: dict[str, Any], where: tuple[Any, ...]) -> str:
     return name
 
 
-def _inputs(r: _Reader, table: Any, base: Path) -> dict[str, InputSpec]:
+def _inputs(r: TomlReader, table: Any, base: Path) -> dict[str, InputSpec]:
     if not isinstance(table, dict):
         raise r.fail(("inputs",), "expected [inputs.NAME] tables")
     out = {}
@@ -354,7 +272,7 @@ def _inputs(r: _Reader, table: Any, base: Path) -> dict[str, InputSpec]:
 
 
 def _benchmarks(
-    r: _Reader, items: Any, defaults: RunSettings, inputs: dict[str, InputSpec], base: Path
+    r: TomlReader, items: Any, defaults: RunSettings, inputs: dict[str, InputSpec], base: Path
 ) -> list[BenchmarkSpec]:
     if not items:
         raise r.fail(("benchmark",), "no [[benchmark]] table: nothing to measure")
@@ -382,11 +300,7 @@ def _benchmarks(
         text = command or " ".join(argv or [])
         if names and target is None and "{input}" not in text:
             raise r.fail((*where, "inputs"), "the command does not use {input}")
-        settings = RunSettings(
-            runs=r.positive(item, "runs", where, defaults.runs, minimum=2),
-            warmup=r.positive(item, "warmup", where, defaults.warmup, minimum=0),
-            timeout_s=r.positive(item, "timeout", where, defaults.timeout_s, minimum=0.001),
-        )
+        settings = _run_settings(r, item, where, defaults)
         path = r.get(item, "path", str, where)
         out.append(
             BenchmarkSpec(
@@ -403,7 +317,7 @@ def _benchmarks(
     return out
 
 
-def _variants(r: _Reader, items: Any, base: Path) -> list[VariantSpec]:
+def _variants(r: TomlReader, items: Any, base: Path) -> list[VariantSpec]:
     if not items:
         return [VariantSpec(name="default")]
     if not isinstance(items, list):
@@ -445,7 +359,7 @@ def _variants(r: _Reader, items: Any, base: Path) -> list[VariantSpec]:
 
 
 def _check_variants_fit(
-    r: _Reader, benchmarks: list[BenchmarkSpec], variants: list[VariantSpec], metrics: list[str]
+    r: TomlReader, benchmarks: list[BenchmarkSpec], variants: list[VariantSpec], metrics: list[str]
 ) -> None:
     """A callable runs in this process: a command template, vars or a git revision cannot apply to it."""
     for v_index, v in enumerate(variants):

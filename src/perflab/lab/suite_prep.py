@@ -20,7 +20,7 @@ from typing import Any
 
 from perflab.errors import PerflabError
 from perflab.lab import checkout
-from perflab.lab.suite_file import InputSpec, VariantSpec
+from perflab.lab.suite_spec import InputSpec, VariantSpec
 
 BUILD_TIMEOUT_S = 1800
 

@@ -136,7 +136,10 @@ def check_vm_suite(reader: Any, variants: Sequence[Any], benchmarks: Sequence[An
         if v.profile is not None:
             raise reader.fail(("variant", i, "profile"), "a tuning profile applies to the host, not to the "
                                                          "guest of a vm variant")
-    for b in benchmarks:
+    for b_index, b in enumerate(benchmarks):
+        if b.settings.runs is None:
+            raise reader.fail(("benchmark", b_index), f"{b.name!r}: vm variants need a fixed run count "
+                                                      "(runs = boots per variant), not an adaptive one")
         if b.is_callable:
             raise reader.fail(("variant", vm_indices[0], "vm"), f"the callable benchmark {b.name!r} runs "
                                                                 "in this process, not in a VM guest")

@@ -12,6 +12,7 @@ variant, each Run's ``variant`` naming the setting in force.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -19,7 +20,6 @@ from typing import Any
 
 from perflab.analysis.samples import WALL, samples
 from perflab.errors import NeedsRootError, PerflabError
-from perflab.lab.bench_session import sigterm_as_interrupt
 from perflab.lab.candidates import BASELINE, Candidate, apply_candidate, preflight, restore_candidate
 from perflab.store.model import Benchmark, CommandResult, MetricSpec, Run
 from perflab.system.knobs import read_values
@@ -115,81 +115,85 @@ def run_trial(argv: Sequence[str], candidates: Sequence[Candidate], options: Tri
         raise PerflabError(f"candidate labels must be unique and not {BASELINE!r}: {', '.join(labels)}")
     if candidates and os.geteuid() != 0:
         raise NeedsRootError("tune try applies system tunings and needs root; nothing was changed")
-    with _trial_lock(events):
-        result = _locked_trial(argv, candidates, options, events, tuning, labels)
-    if store is not None:  # stored like every result, whatever its status (the runs so far are kept)
-        result.bench_id = store.save(result.benchmark)
-    return result
+    with _trial_lock(events):  # stored like every result, whatever its status (the runs so far are kept)
+        return _locked_trial(argv, candidates, options, events, tuning, labels, store)
 
 
 def _locked_trial(argv: Sequence[str], candidates: Sequence[Candidate], options: TrialOptions,
-                  events: Events, tuning: Any, labels: list[str]) -> TrialResult:
+                  events: Events, tuning: Any, labels: list[str], store: Any) -> TrialResult:
+    """The trial as a ``BenchSession`` with a block plan: each block runs every variant's segment, in
+    alternating direction, with the candidate applied (journaled, read back) for its segment only."""
     from perflab.bench.commands import Command
-    from perflab.bench.runner import BenchOptions, MeasurementSession
+    from perflab.bench.options import BenchOptions
     from perflab.bench.scheduler import RunCount
+    from perflab.lab.bench_blocks import Arm, BlockPlan
+    from perflab.lab.bench_session import BenchRequest, BenchSession
 
     candidates, dropped = preflight(candidates)
     knob_names = list(dict.fromkeys(n for c in candidates for n in c.settings))
     _refuse_after_crash(knob_names)
     originals = read_values(knob_names)
+    by_label = {c.label: c for c in candidates}
+    in_force: dict[str, dict[str, str]] = {BASELINE: {k: v for k, v in originals.items() if v is not None}}
+
+    @contextlib.contextmanager
+    def variant(block: int, label: str) -> Iterator[None]:
+        """The variant's settings for its segment; the originals restored after, also on failure or
+        Ctrl-C (once more if the first restore was interrupted)."""
+        report = None
+        try:
+            if label != BASELINE:  # the baseline's values are the originals, read above
+                report = apply_candidate(by_label[label])
+                in_force[label] = _read_in_force(knob_names)
+            events.segment(block, label, in_force[label])
+            yield
+        finally:
+            if report is not None:
+                try:
+                    restore_candidate(report, originals)
+                except BaseException:
+                    restore_candidate(report, originals)
+                    raise
+
+    def block_arms(block: int) -> list[Arm]:
+        order = labels if block % 2 == 0 else labels[::-1]
+        return [Arm(0, label, runs=options.runs_per_block, warmup=options.warmup,
+                    in_force=functools.partial(variant, block, label)) for label in order]
+
+    def ran(arm: Arm, run: Run | None) -> None:
+        if run is not None:
+            events.run(arm.variant, run)
 
     bench_options = BenchOptions(count=RunCount(runs=options.blocks * options.runs_per_block),
                                  warmup=options.warmup, seed=options.seed, timeout_s=options.timeout_s,
                                  metrics=list(options.metrics), tuning=tuning)
     command = Command.from_argv(list(argv))
-    session = MeasurementSession([command], bench_options, kind="tune-try")
-    by_label = {c.label: c for c in candidates}
-    status, message = "complete", None
-    in_force: dict[str, dict[str, str]] = {BASELINE: {k: v for k, v in originals.items() if v is not None}}
-    applied_report: Any = None
-    try:
-        with sigterm_as_interrupt(), session:
-            session.setup()
-            for block in range(options.blocks):
-                order = labels if block % 2 == 0 else labels[::-1]
-                for label in order:
-                    if label != BASELINE:  # the baseline's values are the originals, read above
-                        applied_report = apply_candidate(by_label[label])
-                        in_force[label] = _read_in_force(knob_names)
-                    events.segment(block, label, in_force[label])
-                    try:
-                        if options.warmup:
-                            session.warmup(options.warmup)
-                        for _ in range(options.runs_per_block):
-                            run = session.run_once(0, block=block, variant=label)
-                            events.run(label, run)
-                    finally:
-                        if applied_report is not None:
-                            restore_candidate(applied_report, originals)
-                            applied_report = None
-    except KeyboardInterrupt:
-        status = "interrupted"
-        message = "interrupted (Ctrl-C or SIGTERM); settings restored, runs so far kept"
-    except PerflabError as error:
-        if not session.executed:
-            raise
-        status, message = "failed", f"{error.message} (settings restored, runs so far kept)"
-        session.failure_remedies = getattr(error, "remedies", ())  # the CLI words them as hints
-    finally:
-        if applied_report is not None:  # the restore above was interrupted or failed: try once more
-            restore_candidate(applied_report, originals)
-
-    raw = session.finish(status, message) if session.executed else None
-    benchmark = _per_variant(raw, labels, by_label, originals, command.command, list(argv), options,
-                             in_force, session)
-    comparisons = _compare(benchmark, labels, options) if status == "complete" else []
+    request = BenchRequest([command], bench_options, alpha=options.alpha, noise=options.noise,
+                           kind="tune-try", plan=BlockPlan(block_arms, ran=ran))
+    session = BenchSession(request, store)  # stored block by block, as every result
+    raw = session.measure()  # raises (PerflabError) only when nothing was measured
+    if raw.status == "failed":
+        raw.message = f"{raw.message} (settings restored, runs so far kept)"
+    elif raw.status == "interrupted":
+        raw.message = "interrupted (Ctrl-C or SIGTERM); settings restored, runs so far kept"
+    session.benchmark = _per_variant(raw, labels, by_label, originals, command.command, list(argv),
+                                     options, in_force)
+    comparisons: list[MetricComparison] = []
     kept, keep_reason = None, "not requested"
-    if options.keep_if_better:
-        kept, keep_reason = _keep(comparisons, by_label, options)
-    benchmark.analysis = {
-        "comparisons": [asdict(c) for c in comparisons],
-        "decision_metric": options.decision_metric,
-        "kept": kept,
-        "keep_reason": keep_reason,
-        "restored_to": originals,
-    }
-    benchmark.settings["dropped"] = dropped
-    return TrialResult(benchmark, comparisons, kept, keep_reason, originals, dropped)
+
+    def decide(benchmark: Benchmark) -> dict[str, Any]:
+        nonlocal comparisons, kept, keep_reason
+        if benchmark.status == "complete":
+            comparisons = _compare(benchmark, labels, options)
+        if options.keep_if_better:
+            kept, keep_reason = _keep(comparisons, by_label, options)
+        return {"comparisons": [asdict(c) for c in comparisons], "decision_metric": options.decision_metric,
+                "kept": kept, "keep_reason": keep_reason, "restored_to": originals}
+
+    session.benchmark.settings["dropped"] = dropped
+    outcome = session.conclude(analysis=decide)
+    return TrialResult(outcome.benchmark, comparisons, kept, keep_reason, originals, dropped,
+                       outcome.bench_id)
 
 
 LOCK_PATH = "/run/lock/perflab-tune-try.lock"
@@ -237,14 +241,12 @@ def _read_in_force(names: Sequence[str]) -> dict[str, str]:
     return {k: v for k, v in read_values(list(names)).items() if v is not None}
 
 
-def _per_variant(raw: Benchmark | None, labels: list[str], by_label: dict[str, Candidate],
+def _per_variant(raw: Benchmark, labels: list[str], by_label: dict[str, Candidate],
                  originals: dict[str, str | None], command: str, argv: list[str], options: TrialOptions,
-                 in_force: dict[str, dict[str, str]], session: Any) -> Benchmark:
+                 in_force: dict[str, dict[str, str]]) -> Benchmark:
     """Split the session's single command into one CommandResult per variant (so every report and
     ``perflab compare`` sees the variants as the things compared), keeping the executed order."""
-    runs = raw.commands[0].runs if raw is not None else []
-    warm = raw.commands[0].warmup_runs if raw is not None else 0
-    note = raw.commands[0].memory_note if raw is not None else None
+    runs, warm, note = raw.commands[0].runs, raw.commands[0].warmup_runs, raw.commands[0].memory_note
     commands = []
     for label in labels:
         # the values read back while the variant was in force; the candidate's specs as a fallback
@@ -264,17 +266,11 @@ def _per_variant(raw: Benchmark | None, labels: list[str], by_label: dict[str, C
                                     "difference measured is noise (an A/A comparison)")
         commands.append(result)
     index = {label: i for i, label in enumerate(labels)}
-    settings = dict(raw.settings) if raw is not None else {}
+    settings = dict(raw.settings)
     settings.update(blocks=options.blocks, runs_per_block=options.runs_per_block, warmup=options.warmup,
                     alpha=options.alpha, noise=options.noise, keep_if_better=options.keep_if_better,
                     decide_by=options.decision_metric, order_rule="alternating blocks (forward, reverse)",
                     candidates={c.label: c.settings for c in by_label.values()}, originals=originals)
-    if raw is None:
-        from datetime import UTC, datetime
-
-        return Benchmark(commands=commands, created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-                         kind="tune-try", status="failed", message="nothing was measured",
-                         environment=dict(session.environment), settings=settings)
     order = [index[r.variant] for r in sorted(runs, key=lambda r: r.sequence)]
     return Benchmark(commands=commands, created_at=raw.created_at, kind="tune-try", status=raw.status,
                      message=raw.message, order=order,

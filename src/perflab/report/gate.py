@@ -56,35 +56,3 @@ def print_check(console: Any, result: Any) -> None:
         else f"FAIL: {len(result.regressions)} cell(s) regressed",
         highlight=False,
     )
-
-
-def print_history(console: Any, name: str, metric: str, cells: list[Any]) -> None:
-    from rich.table import Table
-
-    from perflab.report.terminal import print_table
-
-    for cell in cells:
-        label = (
-            name
-            + (f" [{cell.input}]" if cell.input != "-" else "")
-            + (f" @{cell.variant}" if cell.variant else "")
-        )
-        steps = {s.index: s for s in cell.steps}
-        table = Table(title=f"{label}: {metric}, median [95 % CI]", title_justify="left")
-        for column in ("result", "date", "commit", "median [95% CI]", "n", "step"):
-            table.add_column(column, overflow="fold")
-        for i, (point, summary) in enumerate(zip(cell.points, cell.summaries, strict=True)):
-            lo, hi = summary.ci
-            median = fmt_metric(summary.median, metric)
-            ci = f" [{fmt_metric(lo, metric)}, {fmt_metric(hi, metric)}]" if lo is not None else " (no CI)"
-            commit = (point.commit or "")[:10] + ("+dirty" if point.dirty else "")
-            step = steps.get(i)
-            mark = f"step ×{step.ratio:.3f} (p_Holm={step.p_adjusted:.2g})" if step else ""
-            table.add_row(
-                f"#{point.benchmark_id}", point.created_at, commit or "-", median + ci, str(summary.n), mark
-            )
-        print_table(console, table)
-        console.print(
-            f"{len(cell.steps)} step(s): Mann–Whitney between adjacent windows, Holm-corrected",
-            highlight=False,
-        )

@@ -26,10 +26,10 @@ from perflab import fsutil
 from perflab.errors import PerflabError
 from perflab.store import schema as s
 from perflab.store.model import Benchmark, CommandResult, MetricSpec, Run
+from perflab.store.url import store_url
 
 _b, _c, _r, _bl = s.benchmarks, s.commands, s.runs, s.baselines
 
-DEFAULT_URL = "sqlite:///.perflab/perflab.db"
 BUSY_TIMEOUT_S = 30.0
 
 class StoreWriteError(PerflabError):
@@ -61,7 +61,7 @@ class Listing:
 
 
 def default_url() -> str:
-    return os.environ.get("PERFLAB_DB") or DEFAULT_URL
+    return store_url()
 
 
 def _now() -> str:

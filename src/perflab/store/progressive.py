@@ -50,6 +50,7 @@ class PartialSave:
         if self.error is not None:
             return
         first = self.bench_id is None
+        before = list(self.stored)
         try:
             with self.store.engine.begin() as conn:
                 if self.bench_id is None:
@@ -64,8 +65,18 @@ class PartialSave:
                              .values(order=list(benchmark.order)))
         except (SQLAlchemyError, OSError, PerflabError) as error:
             self.error = (str(getattr(error, "orig", None) or error).splitlines() or ["?"])[0]
-            if first:  # that transaction was rolled back: there is no partial row to replace
-                self.bench_id, self.command_ids, self.stored = None, [], []
+            self._rolled_back(first, before)
+        except BaseException:  # Ctrl-C or SIGTERM inside the transaction: rolled back too
+            self._rolled_back(first, before)
+            raise
+
+    def _rolled_back(self, first: bool, before: list[int]) -> None:
+        """After a rolled-back write: a first write left no row to replace (the final save must insert,
+        not replace a row that does not exist); a later one wrote none of its runs."""
+        if first:
+            self.bench_id, self.command_ids, self.stored = None, [], []
+        else:
+            self.stored = before
 
     def _insert(self, conn: Any, benchmark: Benchmark) -> None:
         row = {"created_at": benchmark.created_at, "kind": benchmark.kind, "status": "interrupted",
