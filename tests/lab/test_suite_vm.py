@@ -31,7 +31,7 @@ vm = { kernel = "a.deb", accel = "tcg" }
 
 [[variant]]
 name = "b"
-vm = { kernel = "b.deb", accel = "tcg", machine = "pc", cpus = 2, mem = 512, timeout = 60 }
+vm = { kernel = "b.deb", accel = "tcg", machine = "pc", cpus = 2, mem = 512, timeout = 60.5 }
 """
 
 
@@ -61,7 +61,7 @@ def test_a_vm_suite_parses_with_the_guest_metrics(suite_dir: Path) -> None:
     assert a is not None and b is not None
     assert a.kernel == str(suite_dir / "a.deb")
     assert (a.accel, a.machine, a.cpus, a.mem_mb) == ("tcg", "auto", 1, 1024)
-    assert (b.machine, b.cpus, b.mem_mb, b.timeout_s) == ("pc", 2, 512, 60.0)
+    assert (b.machine, b.cpus, b.mem_mb, b.timeout_s) == ("pc", 2, 512, 60.5)
     # the guest's clock is the measured figure; host-clock time and boot costs are metrics of their own
     assert spec.metrics == list(VM_METRICS) and spec.primary == "wall"
 
@@ -102,6 +102,8 @@ def test_host_only_metrics_and_callables_are_refused_for_vm_variants(suite_dir: 
     callable_suite = SUITE.replace('argv = ["sh", "-c", "true"]', 'callable = "json:dumps"')
     assert "runs in this process, not in a VM guest" in error_of(suite_dir, callable_suite)
     assert "missing key 'kernel'" in error_of(suite_dir, SUITE.replace('kernel = "a.deb", ', ""))
+    adaptive = SUITE.replace("runs = 3", "max-runs = 20")
+    assert ":5: benchmark[0]: 'loop': vm variants need a fixed run count" in error_of(suite_dir, adaptive)
 
 
 def test_the_cli_refuses_a_malformed_vm_variant_with_one_line(suite_dir: Path) -> None:

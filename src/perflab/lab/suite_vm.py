@@ -116,7 +116,8 @@ def parse_vm_table(reader: Any, item: dict[str, Any], where: tuple[Any, ...], ba
         cpus=reader.positive(table, "cpus", where, 1), mem_mb=reader.positive(table, "mem", where, 1024,
                                                                               minimum=128),
         accel=accel, machine=machine,
-        timeout_s=float(reader.positive(table, "timeout", where, DEFAULT_TIMEOUT_S, minimum=0.001)),
+        timeout_s=float(reader.positive(table, "timeout", where, DEFAULT_TIMEOUT_S, minimum=0.001,
+                                          kind=(int, float))),
         append=reader.get(table, "append", str, where, ""),
         runs_per_boot=reader.positive(table, "runs_per_boot", where, 1))
 
