@@ -82,7 +82,7 @@ def test_adaptive_stopping_respects_max_time() -> None:
     count = RunCount(min_runs=5, max_runs=10_000, max_time_s=0.5, target_precision=0.0001)
     start = time.monotonic()
     bench = run_benchmark(expand(["sleep 0.01"]), _opts(count=count))
-    assert time.monotonic() - start < 5
+    assert time.monotonic() - start < 30  # ignoring max-time would take 10,000 × 10 ms = 100 s
     assert "max-time" in bench.settings["stopped_because"]
     assert 5 <= len(bench.commands[0].runs) < 100
 
@@ -107,7 +107,7 @@ def test_ignore_failure_keeps_going(tmp_path: Path) -> None:
 def test_a_run_past_its_timeout_is_killed_and_recorded() -> None:
     start = time.monotonic()
     bench = run_benchmark(expand(["sleep 30"]), _opts(count=RunCount(runs=3), timeout_s=0.2, warmup=0))
-    assert time.monotonic() - start < 5
+    assert time.monotonic() - start < 20  # not killed: 30 s
     assert bench.status == "failed" and "timed out after 0.2 s" in str(bench.message)
     [run] = bench.commands[0].runs
     assert run.timed_out and run.signal == 9 and 0.2 <= run.wall_s < 1.5
@@ -138,8 +138,26 @@ def test_shell_spawn_cost_is_measured_and_subtracted() -> None:
     assert len(samples) == 30 and statistics.median(samples) == pytest.approx(spawn)
     assert any("shell spawn cost" in n and "subtracted" in n for n in result.notes)
     walls = result.wall_times_s()
-    assert min(walls) >= 0
-    assert statistics.median(walls) < 0.35 * spawn
+    assert min(walls) >= 0  # clamped; how close to 0 the median lands depends on the machine's load
+
+
+def test_the_spawn_cost_subtracted_is_the_calibration_median_and_clamps_at_zero() -> None:
+    """The arithmetic of the subtraction, exact on synthetic runs (the real-process test above can only
+    check what holds whatever the load)."""
+    from perflab.bench.shell_cost import subtract_spawn_cost
+    from perflab.store.model import CommandResult, Run
+
+    def run(ms: float, user: float = 0.002, sys_: float = 0.001) -> Run:
+        return Run(sequence=0, wall_ns=round(ms * 1e6), user_s=user, sys_s=sys_, exit_code=0)
+
+    calibration = [run(1.0, 0.0005, 0.0002), run(2.0, 0.001, 0.0004), run(9.0, 0.004, 0.003)]
+    result = CommandResult(name="true", command="true", argv=["true"], runs=[run(5.0), run(1.5)])
+    walls = subtract_spawn_cost([result], calibration)
+    assert walls == [0.001, 0.002, 0.009]
+    assert result.shell_spawn_s == 0.002
+    assert [r.wall_ns for r in result.runs] == [3_000_000, 0]  # 5 − 2 ms; 1.5 − 2 clamps at 0
+    assert result.runs[0].user_s == pytest.approx(0.001) and result.runs[0].sys_s == pytest.approx(0.0006)
+    assert any("subtracted" in note for note in result.notes)
 
 
 def test_metrics_are_parsed_from_each_runs_output(tmp_path: Path) -> None:

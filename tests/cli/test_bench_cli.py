@@ -80,7 +80,7 @@ def test_timeout_is_recorded(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = cli(capsys, "bench", "--runs", "2", "--warmup", "0", "--timeout", "0.2", "-i", "-q",
                          "sleep 20")
     assert code == 0, err
-    assert time.monotonic() - start < 10
+    assert time.monotonic() - start < 30  # not killed: 40 s
     runs = Store.open().get(1).commands[0].runs
     assert [r.timed_out for r in runs] == [True, True]
 

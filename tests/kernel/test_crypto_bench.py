@@ -19,7 +19,14 @@ import pytest
 from perflab.errors import PerflabError
 from perflab.kernel import af_alg
 from perflab.kernel.config import running_config
-from perflab.kernel.crypto_bench import BenchSettings, kernel_results, parse_size, run_bench
+from perflab.kernel.crypto_bench import (
+    BenchSettings,
+    kernel_results,
+    next_batch,
+    parse_size,
+    run_bench,
+    sample_target_s,
+)
 from perflab.kernel.proc_crypto import active_driver, read_proc_crypto
 
 from .test_audit_machine import run_cli
@@ -208,3 +215,28 @@ def test_cli_bad_store_url_fails_before_measuring() -> None:
     result = run_cli("crypto", "bench", "--db", "notaurl://", "--algorithms", "sha256", "--samples", "3")
     assert result.returncode == 1 and result.stderr.startswith("perflab: error: ")
     assert "notaurl://" in result.stderr and result.stdout == ""
+
+
+def test_calibration_grows_at_most_tenfold_whatever_the_clock_says() -> None:
+    """A clock that has not ticked (elapsed 0 or 1 ns on a jiffies clocksource) must not turn a batch of one
+    operation into millions: that ran a TCG guest for half an hour."""
+    target = 5e6
+    assert next_batch(1, 0, target) == 10
+    assert next_batch(1, 1, target) == 10
+    assert next_batch(100, 1, target) == 1000
+    assert next_batch(100, 4_000_000, target) == 200  # close to the target: at least doubles
+    assert next_batch(10, 100_000, target) == 100  # 50× short: capped at 10×
+    ops, steps = 1, 0
+    while ops < 1 << 20:  # a clock that never advances: growth stays geometric, ×10 a step
+        new = next_batch(ops, 0, target)
+        assert new == ops * 10
+        ops, steps = new, steps + 1
+    assert steps == 7
+
+
+def test_each_sample_lasts_at_least_a_hundred_clock_ticks() -> None:
+    import time
+
+    resolution = time.get_clock_info("perf_counter").resolution
+    assert sample_target_s(BenchSettings([], [], min_sample_s=0.005)) == max(0.005, 100 * resolution)
+    assert sample_target_s(BenchSettings([], [], min_sample_s=2.0)) == 2.0

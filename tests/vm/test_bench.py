@@ -33,9 +33,10 @@ def test_two_kernels_give_a_stored_labelled_result_with_cis(generic_deb: Path, r
     db = f"sqlite:///{tmp_path / 'vm.db'}"
     done = subprocess.run(
         [sys.executable, "-m", "perflab", "vm", "bench", "--kernel", str(generic_deb),
-         "--kernel", str(rt_deb), "--boots", "5", "--accel", "tcg", "--seed", "7", "--db", db, "--json", "--",
+         "--kernel", str(rt_deb), "--boots", "5", "--accel", "tcg", "--seed", "7",
+         "--timeout", "600", "--db", db, "--json", "--",
          "sh", "-c", "i=0; while [ $i -lt 2000 ]; do i=$((i+1)); done"],
-        capture_output=True, text=True, timeout=900)
+        capture_output=True, text=True, timeout=3000)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["kind"] == "vm-bench" and result["settings"]["label"] == TCG

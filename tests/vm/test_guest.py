@@ -55,3 +55,13 @@ def test_health_scan_finds_splats_and_ignores_marks() -> None:
                   "WARNING: possible circular locking dependency detected"]:
         lines = health.scan(clean + f"[ 3.0] {splat}\n[ 3.1] more\n")
         assert lines and splat in lines[0]
+
+
+def test_the_guest_clocksource_is_the_last_one_the_kernel_switched_to() -> None:
+    from perflab.vm import guest
+
+    log = ("[    0.28] clocksource: Switched to clocksource tsc-early\n"
+           "[    1.47] tsc: Marking TSC unstable due to clocksource watchdog\n"
+           "[    1.56] clocksource: Switched to clocksource refined-jiffies\n")
+    assert guest.clocksource(guest.parse_dmesg(log)) == "refined-jiffies"
+    assert guest.clocksource(guest.parse_dmesg("[    0.1] nothing\n")) is None

@@ -15,7 +15,7 @@ this module re-exports it with the names that go with it.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from perflab.bench.commands import Command
 from perflab.bench.failures import RunFailed
@@ -27,7 +27,7 @@ from perflab.errors import OptionError, PerflabError, Terminated
 from perflab.store.model import Benchmark
 
 __all__ = ["OUTPUT_TAIL", "BenchOptions", "MeasurementSession", "Observer", "Place", "RunFailed",
-           "run_benchmark", "run_interleaved"]
+           "run_benchmark", "run_guarded", "run_interleaved"]
 
 
 def run_benchmark(commands: Sequence[Command], options: BenchOptions | None = None, *,
@@ -53,22 +53,33 @@ def run_interleaved(commands: Sequence[Command], options: BenchOptions, *,
     """Randomized interleaved blocks of every command (see ``run_benchmark``)."""
     session = MeasurementSession(commands, options, observer=observer)
     rule = StopRule(options.count)
+
+    def measure() -> None:
+        session.warmup()
+        decision = StopDecision(False)
+        while not decision.stop:
+            session.run_block()
+            n = min(len(r.runs) for r in session.results)
+            cost = session.spawn_cost() if options.shell else None
+            offsets = [cost[0] if cost else 0.0] * len(session.results)
+            decision = rule.decide(n, session.elapsed(),
+                                   lambda: [r.wall_times_s() for r in session.results], offsets)
+            session.precision = rule.last_precision
+        session.stop_reason = decision.reason
+
+    return run_guarded(session, measure)
+
+
+def run_guarded(session: MeasurementSession, measure: Callable[[], None]) -> Benchmark:
+    """Setup, ``measure()``, cleanup on ``session``, ended the one way every caller ends: a failed run
+    keeps what was measured (status "failed"), Ctrl-C or SIGTERM kills the run in flight, still runs the
+    --cleanup hooks and keeps the runs (status "interrupted"). Raises only when nothing ran at all."""
     status, message = "complete", None
     try:
         with session:
             try:
                 session.setup()
-                session.warmup()
-                decision = StopDecision(False)
-                while not decision.stop:
-                    session.run_block()
-                    n = min(len(r.runs) for r in session.results)
-                    cost = session.spawn_cost() if options.shell else None
-                    offsets = [cost[0] if cost else 0.0] * len(session.results)
-                    decision = rule.decide(n, session.elapsed(),
-                                           lambda: [r.wall_times_s() for r in session.results], offsets)
-                    session.precision = rule.last_precision
-                session.stop_reason = decision.reason
+                measure()
             except PerflabError as error:
                 if not isinstance(error, RunFailed) and not session.executed:
                     raise

@@ -101,21 +101,38 @@ def check_algorithms(names: list[str]) -> list[str]:
     return names
 
 
+def next_batch(ops: int, elapsed_ns: int, target_ns: float) -> int:
+    """The next calibration batch: aimed at ``target_ns`` with 20 % to spare, but at most ten times the
+    last one. A batch that took 0 or a few ticks says nothing about the rate (a guest whose clocksource
+    fell back to jiffies ticks every 4 ms): jumping by target/elapsed from it once asked for millions of
+    operations and a TCG guest ran for half an hour."""
+    if elapsed_ns <= 0:
+        return ops * 10
+    return max(ops * 2, min(ops * 10, int(ops * target_ns / elapsed_ns * 1.2)))
+
+
+def sample_target_s(settings: BenchSettings) -> float:
+    """Each sample lasts at least ``min_sample_s`` and at least 100 ticks of the clock (1 % quantization)."""
+    resolution = time.get_clock_info("perf_counter").resolution
+    return max(settings.min_sample_s, 100 * resolution)
+
+
 def measure(run: Callable[[bytes], object], size: int, settings: BenchSettings) -> SizeThroughput:
     """Time ``run`` on a ``size``-byte buffer: calibrate a batch, then time ``samples`` batches."""
     from perflab.stats.summary import summarize
 
     data = bytes(range(256)) * (size // 256) + bytes(size % 256)
     run(data)  # warm-up: first use instantiates templates, faults in pages
+    target_ns = sample_target_s(settings) * 1e9
     ops = 1
     while True:
         start = time.perf_counter_ns()
         for _ in range(ops):
             run(data)
         elapsed = time.perf_counter_ns() - start
-        if elapsed >= settings.min_sample_s * 1e9 or ops >= 1 << 24:
+        if elapsed >= target_ns or ops >= 1 << 24:
             break
-        ops = max(ops * 2, int(ops * settings.min_sample_s * 1e9 / max(elapsed, 1) * 1.2))
+        ops = next_batch(ops, elapsed, target_ns)
     rates: list[float] = []
     for _ in range(settings.samples):
         start = time.perf_counter_ns()

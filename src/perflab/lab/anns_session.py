@@ -195,15 +195,16 @@ def run_anns(req: AnnsRequest, progress: Callable[[str], None] = lambda s: None)
     infos = {spec: describe(spec) for spec in dict.fromkeys(req.engines)}
     specs = list(infos)
     runnable = [s for s, i in infos.items() if i.installed]
-    cpus = sorted(os.sched_getaffinity(0))[:max(req.threads)]
+    build_cpus = sorted(os.sched_getaffinity(0))  # builds use every CPU this run may use
+    cpus = build_cpus[:max(req.threads)]  # query passes: pinned to as many CPUs as query threads
     settings = Settings.from_dict({**req.settings.to_dict(),
-                                   "build_threads": req.settings.build_threads or len(cpus)})
+                                   "build_threads": req.settings.build_threads or len(build_cpus)})
     with tempfile.TemporaryDirectory(prefix="perflab-anns-") as tmp:
         work = Path(tmp)
         progress(f"preparing dataset {req.dataset} and exact ground truth")
         data_meta = _prepare(req, work)
         job = {"data": str(work / "data"), "k": req.k, "threads": req.threads, "cpus": cpus,
-               "settings": settings.to_dict()}
+               "build_cpus": build_cpus, "settings": settings.to_dict()}
         tally = _rounds(req, specs, runnable, job, work, progress)
     commands, summary = [], {}
     for spec in specs:
@@ -211,6 +212,7 @@ def run_anns(req: AnnsRequest, progress: Callable[[str], None] = lambda s: None)
         commands.append(command)
         summary[command.name] = entry
     settings_out = {"dataset": data_meta, "k": req.k, "threads": req.threads, "cpus": cpus,
+                    "build_cpus": build_cpus,
                     "processes": req.processes, "seed": req.seed, "timeout_s": req.timeout_s,
                     "engine_settings": settings.to_dict(), "engines": specs}
     failed = [s for s in runnable if not tally.results[s]]

@@ -16,8 +16,6 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from perflab.errors import PerflabError, Terminated
-
 if TYPE_CHECKING:
     from perflab.bench.measurement import MeasurementSession
     from perflab.store.model import Benchmark, Run
@@ -49,50 +47,30 @@ class BlockPlan:
 
 def run_plan(session: MeasurementSession, plan: BlockPlan) -> Benchmark:
     """Setup, warm-up blocks, measured blocks until the session's run count is reached, cleanup."""
-    from perflab.bench.failures import RunFailed
+    from perflab.bench.runner import run_guarded
     from perflab.bench.scheduler import StopDecision, StopRule
 
     rule = StopRule(session.options.count)
-    status, message = "complete", None
-    try:
-        with session:
-            try:
-                session.setup()
-                for block in range(-plan.warmup_blocks, 0):
-                    for arm in plan.arms(block):
-                        _segment(session, plan, arm, block, warm=True)
-                decision, block = StopDecision(False), 0
-                while not decision.stop:
-                    arms = plan.arms(block)
-                    for arm in arms:
-                        _segment(session, plan, arm, block, warm=False)
-                    block += 1
-                    session.blocks = block
-                    session.observer.block_done(session)
-                    keys = list(dict.fromkeys((a.index, a.variant) for a in arms))
-                    decision = rule.decide(min(_counts(session, keys)), session.elapsed(),
-                                           functools.partial(_walls, session, keys))
-                    session.precision = rule.last_precision
-                session.stop_reason = decision.reason
-            except PerflabError as error:
-                if not isinstance(error, RunFailed) and not session.executed:
-                    raise
-                status, message = "failed", error.message
-                session.failure_remedies = getattr(error, "remedies", ())
-            return session.finish(status, message)
-    except KeyboardInterrupt as stop:
-        cause = "SIGTERM" if isinstance(stop, Terminated) else "the user (Ctrl-C)"
-        message = f"interrupted by {cause}; the runs measured so far are kept"
-        if any(c.cleanup for c in session.commands):
-            with contextlib.suppress(PerflabError, KeyboardInterrupt):
-                session.open()  # a fresh launcher for the --cleanup hooks
-                problems = session.cleanup()
-                if problems:
-                    message += "; " + "; ".join(problems)
-        try:
-            return session.finish("interrupted", message)
-        finally:
-            session.close()
+
+    def measure() -> None:
+        for block in range(-plan.warmup_blocks, 0):
+            for arm in plan.arms(block):
+                _segment(session, plan, arm, block, warm=True)
+        decision, block = StopDecision(False), 0
+        while not decision.stop:
+            arms = plan.arms(block)
+            for arm in arms:
+                _segment(session, plan, arm, block, warm=False)
+            block += 1
+            session.blocks = block
+            session.observer.block_done(session)
+            keys = list(dict.fromkeys((a.index, a.variant) for a in arms))
+            decision = rule.decide(min(_counts(session, keys)), session.elapsed(),
+                                   functools.partial(_walls, session, keys))
+            session.precision = rule.last_precision
+        session.stop_reason = decision.reason
+
+    return run_guarded(session, measure)
 
 
 def _segment(session: MeasurementSession, plan: BlockPlan, arm: Arm, block: int, *, warm: bool) -> None:

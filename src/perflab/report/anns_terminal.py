@@ -98,7 +98,8 @@ def print_anns(console: Console, anns: dict[str, Any], curves: bool = True) -> N
                   f"{d['n']} × {d['dim']}, "
                   f"{d['queries']} queries, k={anns['k']}); {anns['processes']} processes per engine, "
                   f"interleaved in random order; query threads {anns['threads']} pinned to CPUs "
-                  f"{anns['cpus']}; build threads {s['build_threads']}")
+                  f"{anns['cpus']}; build threads {s['build_threads']} on CPUs "
+                  f"{anns.get('build_cpus', anns['cpus'])}")
     console.print(f"equal settings: HNSW M={s['hnsw_m']} efConstruction={s['hnsw_ef_construction']} "
                   f"ef sweep {s['ef_sweep']}; IVF nprobe sweep {s['nprobe_sweep']}; annoy n_trees="
                   f"{s['annoy_trees']} search_k sweep {s['search_k_sweep']}")

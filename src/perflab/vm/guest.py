@@ -105,6 +105,15 @@ def parse_dmesg(text: str) -> list[tuple[float, str]]:
     return entries
 
 
+def clocksource(entries: list[tuple[float, str]]) -> str | None:
+    """The clocksource the guest kernel ended on (its last 'Switched to clocksource X')."""
+    found = None
+    for _, message in entries:
+        if message.startswith("clocksource: Switched to clocksource "):
+            found = message.rsplit(" ", 1)[1].strip()
+    return found
+
+
 def boot_to_init_s(entries: list[tuple[float, str]]) -> float | None:
     """The guest clock when the kernel started /init (its own printk stamp)."""
     for stamp, message in entries:

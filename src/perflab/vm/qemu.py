@@ -51,6 +51,7 @@ class BootOutcome:
     ended_ns: int
     console: list[tuple[int, str]] = field(default_factory=list)  # (host monotonic ns, line)
     stderr: str = ""
+    hung_before_ready: bool = False  # killed because the guest never printed its ready mark in time
 
     @property
     def host_s(self) -> float:
@@ -80,7 +81,11 @@ def kernel_append(m: Machine) -> str:
     parts = [BASE_APPEND]
     khz = host_tsc_khz() if m.accel == "tcg" else None
     if khz:
-        parts.append(f"tsc_early_khz={khz}")
+        # tsc=reliable: under TCG the guest's TSC is the host's, but on a busy host the clocksource
+        # watchdog (checking it against starved emulated timers) marks it unstable and the guest falls
+        # back to refined-jiffies: a 4 ms clock (seen in 2 of 5 boots at load 5). Every guest-clock
+        # figure depends on this clock.
+        parts.append(f"tsc_early_khz={khz} tsc=reliable")
     if m.append:
         parts.append(m.append)
     return " ".join(parts)
@@ -145,8 +150,12 @@ def _die_with_perflab() -> None:
     ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
 
 
-def boot(argv: list[str], timeout_s: float) -> BootOutcome:
-    """Run one QEMU to its end, or kill it (and its process group) when ``timeout_s`` is up or on Ctrl-C."""
+def boot(argv: list[str], timeout_s: float, ready_mark: str | None = None,
+         ready_timeout_s: float | None = None) -> BootOutcome:
+    """Run one QEMU to its end, or kill it (and its process group) when ``timeout_s`` is up or on Ctrl-C.
+
+    With ``ready_mark``, a guest that prints no console line starting with it within ``ready_timeout_s``
+    is killed early as hung before init (a TCG boot occasionally stalls in early boot)."""
     started = time.monotonic_ns()
     try:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -158,11 +167,16 @@ def boot(argv: list[str], timeout_s: float) -> BootOutcome:
     errors: list[tuple[int, str]] = []
     readers = [threading.Thread(target=_read_lines, args=(proc.stdout, console), daemon=True),
                threading.Thread(target=_read_lines, args=(proc.stderr, errors), daemon=True)]
-    for reader in readers:
-        reader.start()
-    timed_out = interrupted = False
-    try:
-        proc.wait(timeout=timeout_s)
+    timed_out = interrupted = hung = False
+    try:  # from here on a Ctrl-C (even while the readers start) kills the guest
+        for reader in readers:
+            reader.start()
+        hung = _wait_for_mark(proc, console, ready_mark, ready_timeout_s, timeout_s)
+        if hung:
+            timed_out = True
+            _kill(proc)
+        else:
+            proc.wait(timeout=max(0.0, timeout_s - (time.monotonic_ns() - started) / 1e9))
     except subprocess.TimeoutExpired:
         timed_out = True
         _kill(proc)
@@ -171,9 +185,27 @@ def boot(argv: list[str], timeout_s: float) -> BootOutcome:
         _kill(proc)
     ended = time.monotonic_ns()
     for reader in readers:
-        reader.join(timeout=2.0)
+        if reader.ident is not None:  # started
+            reader.join(timeout=2.0)
     return BootOutcome(proc.returncode, timed_out, interrupted, started, ended, console,
-                       "\n".join(line for _, line in errors))
+                       "\n".join(line for _, line in errors), hung_before_ready=hung)
+
+
+def _wait_for_mark(proc: subprocess.Popen, console: list[tuple[int, str]], mark: str | None,
+                   ready_timeout_s: float | None, timeout_s: float) -> bool:
+    """True when the guest is still running without its ready mark after ``ready_timeout_s``."""
+    if mark is None or ready_timeout_s is None or ready_timeout_s >= timeout_s:
+        return False
+    deadline = time.monotonic() + ready_timeout_s
+    seen = 0
+    while True:
+        lines = console[seen:]  # the reader thread only appends
+        seen += len(lines)
+        if any(line.lstrip().startswith(mark) for _, line in lines) or proc.poll() is not None:
+            return False
+        if time.monotonic() >= deadline:
+            return True
+        time.sleep(0.2)
 
 
 def _boot_id() -> str:

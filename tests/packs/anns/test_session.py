@@ -75,3 +75,31 @@ def test_stored_result_round_trips_and_runs_are_interleaved() -> None:
         assert [r.block for r in cmd.runs] == [0, 1, 2]  # one process per round
         assert all(r.ok and r.metrics["build_s"] > 0 for r in cmd.runs)
         assert cmd.parameters["run_mode"] in ("embedded native library", "emulation in Python")
+
+
+def test_builds_use_every_cpu_and_queries_only_their_threads_cpus(tmp_path: Path) -> None:
+    """A --threads 1 run must not build single-threaded on one CPU (the GloVe run of this session did)."""
+    import json
+    import os
+    import subprocess
+
+    from perflab.packs.anns import datasets
+    from perflab.packs.anns.groundtruth import ground_truth
+    from perflab.packs.anns.worker import save_prepared
+
+    allowed = sorted(os.sched_getaffinity(0))
+    d = datasets.synthetic(500, 8, queries=10, seed=3)
+    save_prepared(tmp_path / "data", d, ground_truth(d, 5, None))
+    job = {"data": str(tmp_path / "data"), "k": 5, "threads": [1], "cpus": allowed[:1],
+           "build_cpus": allowed, "settings": Settings(ef_sweep=[8]).to_dict(), "engine": "bruteforce"}
+    (tmp_path / "job.json").write_text(json.dumps(job))
+    done = subprocess.run([sys.executable, "-m", "perflab.packs.anns.worker", str(tmp_path / "job.json"),
+                           str(tmp_path / "out.json")], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    out = json.loads((tmp_path / "out.json").read_text())
+    assert out["build_cpus"] == allowed and out["cpus"] == allowed[:1]  # re-pinned before the queries
+
+    bench = run_anns(_req(["bruteforce"], threads=[1]))
+    anns = bench.analysis["anns"]
+    assert anns["build_cpus"] == allowed and anns["cpus"] == allowed[:1]
+    assert anns["engine_settings"]["build_threads"] == len(allowed)

@@ -155,8 +155,10 @@ def _build(engine: Any, train: np.ndarray, memory_pid: int) -> tuple[float, int,
 
 def measure_engine(engine: Any, train: np.ndarray, test: np.ndarray, k: int, threads: list[int],
                    score: Callable[[np.ndarray], float], progress: Callable[[str], None] = lambda s: None,
-                   ) -> EngineMeasurement:
-    """Build (batch, then the last 1 % one by one), save, then a query pass per search setting."""
+                   before_queries: Callable[[], None] = lambda: None) -> EngineMeasurement:
+    """Build (batch, then the last 1 % one by one), save, then a query pass per search setting.
+
+    ``before_queries`` runs between the two (the worker re-pins itself to the query CPUs there)."""
     memory_pid = getattr(engine, "memory_pid", os.getpid())
     have_reset = reset_peak_rss(memory_pid)
     baseline = read_status_kib(memory_pid, "VmRSS" if have_reset else "VmHWM")
@@ -168,6 +170,7 @@ def measure_engine(engine: Any, train: np.ndarray, test: np.ndarray, k: int, thr
         disk = engine.save(Path(tmp) / "index")
     out = EngineMeasurement(build_s, n_batch, n_batch / build_s if build_s > 0 else float("inf"),
                             n_single, single, index_peak, disk)
+    before_queries()
     for value in engine.sweep():
         engine.set_search_param(value)
         timed_queries(query_call(engine, test[:WARMUP_QUERIES], k))

@@ -48,8 +48,13 @@ def save_prepared(data_dir: Path, data: Dataset, truth: GroundTruth) -> None:
 
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
     cpus = job.get("cpus")
-    if cpus:
-        os.sched_setaffinity(0, cpus)
+    build_cpus = job.get("build_cpus") or cpus
+    if build_cpus:
+        os.sched_setaffinity(0, build_cpus)
+
+    def pin_queries() -> None:  # after the build: its thread pool may use every CPU, queries may not
+        if cpus:
+            os.sched_setaffinity(0, cpus)
     data, truth = load_prepared(Path(job["data"]))
     k = int(job["k"])
     settings = Settings.from_dict(job["settings"])
@@ -58,13 +63,15 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         version = engine.version()
         measured = measure_engine(engine, data.train, data.test, k, list(job["threads"]),
                                   lambda ids: recall(data, truth, ids, k),
-                                  lambda msg: print(f"[{job['engine']}] {msg}", file=sys.stderr, flush=True))
+                                  lambda msg: print(f"[{job['engine']}] {msg}", file=sys.stderr, flush=True),
+                                  pin_queries)
     finally:
         engine.close()
     return {"engine": getattr(engine, "name", job["engine"]), "version": version,
             "run_mode": engine.run_mode, "algorithm": getattr(engine, "algorithm", ""),
             "search_param": getattr(engine, "search_param", None), "parameters": engine.parameters(),
-            "cpus": sorted(os.sched_getaffinity(0)), "measurement": asdict(measured)}
+            "cpus": sorted(os.sched_getaffinity(0)), "build_cpus": build_cpus,
+            "measurement": asdict(measured)}
 
 
 def main(argv: list[str]) -> int:
