@@ -104,8 +104,27 @@ def register_commands(argv: list[str] | None = None) -> None:
         _attach(module_name)
 
 
+_INTERRUPTS: list[int] = []
+
+
+def _on_sigint(signum: int, frame: object) -> None:
+    _INTERRUPTS.append(signum)
+    raise KeyboardInterrupt
+
+
+def _watch_interrupts() -> None:
+    """Note Ctrl-C before it unwinds: typer (0.12+) turns a KeyboardInterrupt that leaves a command into a
+    silent exit 130, which ``standalone_mode=False`` returns as a plain code. An ignored SIGINT (a
+    background job) stays ignored."""
+    import signal
+
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _on_sigint)
+
+
 def main() -> None:
     register_commands(sys.argv[1:])
+    _watch_interrupts()
     try:
         # standalone_mode=False returns the code of typer.Exit / ctx.exit instead of exiting.
         code = app(standalone_mode=False)
@@ -128,4 +147,6 @@ def main() -> None:
             error.show()
             sys.exit(error.exit_code)
         raise
+    if code == 130 and _INTERRUPTS:  # Ctrl-C that typer turned into a silent exit: say so
+        print("perflab: interrupted", file=sys.stderr)
     sys.exit(code if isinstance(code, int) else 0)

@@ -42,6 +42,7 @@ from perflab.lab.suite_prep import (
     variant_in_force,
 )
 from perflab.lab.suite_spec import BenchmarkSpec, SuiteSpec
+from perflab.lab.suite_vm import VmGroup, measure_vm, prepare_vms, vm_settings
 from perflab.store.model import Benchmark, CommandResult
 
 if TYPE_CHECKING:
@@ -142,6 +143,7 @@ def run_suite(
             inputs = {n: prepare_input(spec.inputs[n], workdir, seed, spec.directory) for n in used}
             for v in variant_specs:
                 prepared.append(prepare_variant(v, workdir))
+            prepare_vms(prepared)  # vm variants: kernel, initramfs, one accelerator for all
             counter = find_counter() if "instructions" in spec.metrics else None
             plan = _Plan(spec, benchmarks, prepared, inputs, seed, counter)
             environment = capture_environment()
@@ -204,6 +206,7 @@ def _settings(plan: _Plan, options: SuiteRunOptions, variant_specs: Sequence[Any
         },
         "revisions": {p.spec.name: p.commit for p in plan.variants if p.commit},
         "order_rule": "per benchmark × input: randomized blocks, each variant once per block",
+        **vm_settings(plan.variants),
     }
 
 
@@ -238,6 +241,11 @@ def _measure_group(
     when a run fails or Ctrl-C arrives); returns the failure, if any."""
     rng = random.Random(f"{plan.seed}:{b.name}:{inp}")
     input_path = plan.inputs[inp].path if inp != NO_INPUT else None
+    if plan.variants[0].vm is not None:
+        argvs = [_command_text(b, v, input_path) for v in plan.variants]
+        names = [_cell_name(b, inp, v.spec.name) for v in plan.variants]
+        group = VmGroup(b, inp, argvs, names, list(plan.spec.custom_metrics), plan.spec.directory)
+        return measure_vm(plan.variants, group, rng, observer, cells)
     if b.is_callable:
         from perflab.lab.suite_callable import measure_callable
 
@@ -335,7 +343,7 @@ def analyze_cells(
     """The suite table of a stored suite result (re-computable at any time from its raw runs)."""
     s = bench.settings
     metrics = s.get("metrics") or ["wall"]
-    return analyze_suite(
+    analysis = analyze_suite(
         suite_cells(bench),
         variants=s.get("variants") or [],
         reference=s.get("reference", ""),
@@ -345,3 +353,7 @@ def analyze_cells(
         noise=noise,
         seed=seed,
     )
+    if s.get("label"):  # vm variants under TCG: every figure of theirs is emulated
+        analysis["label"] = s["label"]
+        analysis["emulated_variants"] = list(s.get("emulated_variants") or [])
+    return analysis

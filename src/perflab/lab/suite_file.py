@@ -45,6 +45,7 @@ typo (``warmpu = 3``) would otherwise silently change what is measured. The form
     profile = "tuning.toml"              # a tuning profile applied (journaled) for this variant's runs
     rev = "main"                         # a git revision, built into a private worktree
     build = "make"
+    vm = { kernel = "linux-image-6.1.deb", accel = "tcg" }   # run in a VM guest: see lab.suite_vm
 
 Run counts: ``runs`` fixes the count; any of ``min-runs``, ``max-runs``, ``max-time``,
 ``target-precision``, ``min-benchmarking-time`` makes it adaptive (bench's rule and names, per benchmark ×
@@ -73,6 +74,7 @@ from perflab.lab.suite_spec import (
     VariantSpec,
 )
 from perflab.lab.suite_toml import TomlReader
+from perflab.lab.suite_vm import VM_METRICS, check_vm_suite, parse_vm_table
 from perflab.store.model import MetricSpec
 
 SUITE_LIMIT = 4 * 1024 * 1024  # bytes of a suite file
@@ -89,7 +91,7 @@ ADAPTIVE_KEYS = {
 _RUN_KEYS = {"runs", "warmup", "timeout", *ADAPTIVE_KEYS}
 _SUITE_KEYS = {"name", "reference", "metrics", "primary", "seed", *_RUN_KEYS}
 _BENCH_KEYS = {"name", "command", "argv", "shell", "callable", "path", "inputs", *_RUN_KEYS}
-_VARIANT_KEYS = {"name", "env", "vars", "template", "profile", "rev", "build", "repo"}
+_VARIANT_KEYS = {"name", "env", "vars", "template", "profile", "rev", "build", "repo", "vm"}
 _INPUT_KEYS = {"file", "generate", "seed"}
 _METRIC_KEYS = {"name", "regex", "unit", "direction"}
 _TOP_KEYS = {"suite", "inputs", "benchmark", "variant", "metric"}
@@ -173,13 +175,16 @@ def _parse(r: TomlReader, data: dict[str, Any], path: Path) -> SuiteSpec:
     reference = r.get(suite, "reference", str, where, names[0])
     if reference not in names:
         raise r.fail((*where, "reference"), f"no variant named {reference!r} (have {', '.join(names)})")
-    known = [*BUILT_IN_METRICS, *(m.name for m in custom)]
-    metrics = r.strings(suite, "metrics", where) or ["wall"]
+    in_vm = any(v.vm is not None for v in variants)
+    built_in = [*BUILT_IN_METRICS, *(VM_METRICS[1:] if in_vm else ())]
+    known = [*built_in, *(m.name for m in custom)]
+    metrics = r.strings(suite, "metrics", where) or list(VM_METRICS if in_vm else ["wall"])
+    check_vm_suite(r, variants, benchmarks, metrics)
     for m in metrics:
         if m not in known:
             raise r.fail(
                 (*where, "metrics"),
-                f"unknown metric {m!r} (built in: {', '.join(BUILT_IN_METRICS)}; "
+                f"unknown metric {m!r} (built in: {', '.join(built_in)}; "
                 "or define it in a [[metric]] table)",
             )
     for m in custom:
@@ -347,6 +352,7 @@ def _variants(r: TomlReader, items: Any, base: Path) -> list[VariantSpec]:
                 rev=rev,
                 build=build,
                 repo=str((base / repo).resolve()) if repo else (str(base) if rev else None),
+                vm=parse_vm_table(r, item, where, base),
             )
         )
     return out

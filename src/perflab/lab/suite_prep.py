@@ -40,6 +40,7 @@ class PreparedVariant:
     cwd: str | None = None  # the worktree of a git revision
     commit: str | None = None
     candidate: Any = None  # lab.candidates.Candidate of a tuning profile
+    vm: Any = None  # lab.suite_vm.VmVariant of a vm variant (prepared by suite_vm.prepare_vms)
     notes: list[str] = field(default_factory=list)
 
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from perflab.bench.scheduler import RunCount
 from perflab.store.model import MetricSpec
+
+if TYPE_CHECKING:
+    from perflab.lab.suite_vm import VmVariantSpec
 
 BUILT_IN_METRICS = ("wall", "user", "sys", "peak_rss", "instructions")
 
@@ -67,6 +70,7 @@ class VariantSpec:
     rev: str | None = None
     build: str | None = None
     repo: str | None = None  # absolute path; default: the suite file's directory
+    vm: VmVariantSpec | None = None  # run the benchmarks in a VM guest booting this kernel (lab.suite_vm)
 
 
 @dataclass

@@ -65,9 +65,14 @@ def suite_rows(bench: Any, metric: str | None = None) -> tuple[list[str], list[l
     )
     reference, variants = analysis["reference"], analysis["variants"]
     others = [v for v in variants if v != reference]
-    header = ["benchmark", "input", *(f"{v}{' (ref)' if v == reference else ''}" for v in variants)]
+    emulated = set(analysis.get("emulated_variants") or [])
+
+    def shown(v: str) -> str:
+        return f"{v} · emulated (TCG)" if v in emulated else v
+
+    header = ["benchmark", "input", *(f"{shown(v)}{' (ref)' if v == reference else ''}" for v in variants)]
     for v in others:
-        header += [f"speedup {v}", f"verdict {v}"]
+        header += [f"speedup {shown(v)}", f"verdict {shown(v)}"]
     rows = []
     for row in analysis["rows"]:
         cells = [row["benchmark"], row["input"]]
@@ -96,6 +101,17 @@ def suite_rows(bench: Any, metric: str | None = None) -> tuple[list[str], list[l
     return header, rows
 
 
+def _label_lines(bench: Any) -> list[str]:
+    """The emulation label of vm variants under TCG, with the reason, under the table."""
+    label = bench.analysis.get("label")
+    if not label:
+        return []
+    variants = ", ".join(bench.analysis.get("emulated_variants") or [])
+    reason = bench.settings.get("accel_reason")
+    return ["", f"{label}: every figure of {variants} was measured on emulated execution"
+                + (f" ({reason})" if reason else "")]
+
+
 def suite_markdown(bench: Any, metric: str | None = None) -> str:
     """A Markdown table (and how to read it) for a pull request."""
     header, rows = suite_rows(bench, metric)
@@ -105,6 +121,7 @@ def suite_markdown(bench: Any, metric: str | None = None) -> str:
         f"**{bench.settings.get('suite_name', 'suite')}** — {metric}: median [95 % CI] per cell; speedup = "
         f"how many times better than {analysis['reference']} [95 % bootstrap CI]; verdicts Holm-corrected "
         f"across the suite (alpha {analysis['alpha']:g}, noise band ±{analysis['noise'] * 100:g} %)",
+        *_label_lines(bench),
         "",
         "| " + " | ".join(header) + " |",
         "|" + "---|" * len(header),
@@ -122,9 +139,10 @@ def print_suite(console: Any, bench: Any, metric: str | None = None) -> None:
 
     header, rows = suite_rows(bench, metric)
     metric = metric or bench.settings.get("primary") or "wall"
+    label = bench.analysis.get("label")
     table = Table(
         title=f"{bench.settings.get('suite_name', 'suite')}: {metric} (median [95 % CI]; speedup vs "
-        f"{bench.analysis['reference']}, Holm across the suite)",
+        f"{bench.analysis['reference']}, Holm across the suite)" + (f" — {label}" if label else ""),
         title_justify="left",
     )
     for h in header:
@@ -132,5 +150,7 @@ def print_suite(console: Any, bench: Any, metric: str | None = None) -> None:
     for row in rows:
         table.add_row(*row)
     print_table(console, table)
+    for line in _label_lines(bench):
+        console.print(line, highlight=False)
     if bench.status != "complete":
         console.print(f"result {bench.status}: {bench.message}", highlight=False)

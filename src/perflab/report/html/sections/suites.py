@@ -85,7 +85,8 @@ def _block(result: ResultView) -> dict[str, Any]:
             "holm": analysis.get("holm_family"),
             "revisions": flatten(settings["revisions"]) if settings.get("revisions") else [],
             "inputs": flatten(settings["inputs"]) if settings.get("inputs") else [],
-            "warnings": result.warnings,
+            "warnings": result.warnings, "emulated": result.emulated,
+            "emulated_variants": analysis.get("emulated_variants") or [],
             "environment": flatten(b.environment) if b.environment else []}
 
 
