@@ -113,3 +113,18 @@ def test_the_cli_refuses_a_malformed_vm_variant_with_one_line(suite_dir: Path) -
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert done.stderr.strip().count("\n") == 0
     assert f"{path}:15: variant[1].vm.kernel: " in done.stderr and "no such kernel file" in done.stderr
+
+
+def test_a_boot_on_a_jiffies_clock_is_a_warning_of_the_result() -> None:
+    """The guest clocksource each boot ran on is kept; a jiffies fallback (4 ms ticks) is said first."""
+    from perflab.lab.vm_results import label_analysis
+    from perflab.store.model import Benchmark
+
+    boots = [{"boot": 0, "status": "ok", "health": [], "clocksource": "tsc"},
+             {"boot": 1, "status": "ok", "health": [], "clocksource": "refined-jiffies"}]
+    bench = Benchmark(commands=[], created_at="2026-11-29T00:00:00", settings={"boots": boots})
+    analysis = label_analysis({"commands": [], "warnings": []}, bench)
+    assert analysis["warnings"] == ["1 boot(s) ran on a jiffies clock (4 ms ticks), e.g. boot 1: their "
+                                    "guest-clock times are coarse"]
+    boots[1]["clocksource"] = "tsc-early"
+    assert label_analysis({"commands": [], "warnings": []}, bench)["warnings"] == []

@@ -73,6 +73,7 @@ env = {{ GIVEN = "9" }}
     assert {name: (v["accel"], len(v["boots"])) for name, v in s["vm"].items()} == {
         "generic": ("tcg", BOOTS), "rt": ("tcg", BOOTS)}
     assert all(b["status"] == "ok" for v in s["vm"].values() for b in v["boots"])
+    assert all(b["clocksource"] in ("tsc", "tsc-early") for v in s["vm"].values() for b in v["boots"])
     assert [len(b["guest_s"]) for b in s["vm"]["rt"]["boots"]] == [2] * BOOTS  # runs_per_boot
 
     # boots are the unit of replication and alternate: each block boots each kernel once

@@ -70,7 +70,7 @@ def boot_record(index: int, kernel: int, block: int, result: BootResult) -> dict
             "boot_to_init_s": result.boot_to_init_s, "boot_to_command_s": result.host_ready_s,
             "host_total_s": result.host_total_s, "guest_s": [r.guest_s for r in result.runs],
             "host_s": [r.host_s for r in result.runs], "exit_codes": [r.exit_code for r in result.runs],
-            "health": result.health}
+            "health": result.health, "clocksource": result.clocksource, "notes": list(result.notes)}
 
 
 def labelled(name: str, result_label: str | None) -> str:
@@ -126,6 +126,10 @@ def label_analysis(analysis: dict[str, Any], bench: Benchmark) -> dict[str, Any]
     if timed_out:
         analysis["warnings"].insert(0, f"{timed_out} boot(s) hung and were killed by the watchdog "
                                        "(left out of the statistics)")
+    coarse = [b["boot"] for b in bench.settings.get("boots", []) if "jiffies" in (b.get("clocksource") or "")]
+    if coarse:
+        analysis["warnings"].insert(0, f"{len(coarse)} boot(s) ran on a jiffies clock (4 ms ticks), e.g. "
+                                       f"boot {coarse[0]}: their guest-clock times are coarse")
     splats = [(b["boot"], b["health"]) for b in bench.settings.get("boots", []) if b.get("health")]
     if splats:
         boot, lines = splats[0]
