@@ -133,8 +133,11 @@ def test_too_few_inputs_and_too_few_runs_are_refused_before_measuring(
 @pytest.mark.slow
 def test_a_noisy_baseline_is_refused_unless_accepted(experiments: Experiments, repo: Path) -> None:
     """Sleeps drawn uniformly from 0–100 ms have a CV near 58 %; below 10 % with 10 draws is impossible
-    in practice (it needs every draw within a few ms of the others)."""
-    (repo / "work.sh").write_text('sleep $(awk "BEGIN { srand(); print rand() * 0.1 }")\n')
+    in practice (it needs every draw within a few ms of the others). The draw comes from /dev/urandom:
+    awk's srand() seeds from the clock's second, so on a quiet machine ten runs within one second all
+    slept the same time (CV 0: seen in CI)."""
+    (repo / "work.sh").write_text(
+        'n=$(od -An -N2 -tu2 /dev/urandom | tr -d " ")\nsleep $(awk "BEGIN { print $n / 655360 }")\n')
     commit(repo, "noisy")
     idea = experiments.records.add_idea("x", "high", "low")
     with pytest.raises(PerflabError, match="too noisy"):
