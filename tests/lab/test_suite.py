@@ -296,3 +296,45 @@ def test_adaptive_run_count_in_a_suite(tmp_path: Path) -> None:
     assert 3 <= counts["bounded", "a"] <= 6 and counts["bounded", "a"] == counts["bounded", "b"]
     assert counts["early", "a"] == counts["early", "b"] == 3
     assert observer.total == observer.advanced == sum(counts.values()) + 4  # + 1 warm-up per cell
+
+
+def test_adaptive_run_count_for_an_in_process_callable(tmp_path: Path) -> None:
+    """The run rule of a callable (each sample a calibrated loop of ≥ 10 ms) is bench's adaptive rule too:
+    counts stay within [min-runs, max-runs], the variants get the same count, and a 1 ms max-time stops
+    right after min-runs (the calibration alone runs loops until one lasts ≥ 10 ms)."""
+    text = f"""\
+[suite]
+warmup = 1
+seed = 4
+
+[[benchmark]]
+name = "bounded"
+callable = "suite_callables:small_sum"
+path = "{HERE}"
+min-runs = 3
+max-runs = 5
+
+[[benchmark]]
+name = "early"
+callable = "suite_callables:env_sized"
+path = "{HERE}"
+min-runs = 3
+max-time = 0.001
+
+[[variant]]
+name = "a"
+
+[[variant]]
+name = "b"
+env = {{ SUITE_WORK = "300" }}
+"""
+    store = Store.open()
+    outcome = run_suite(load_suite(suite(tmp_path, text)), SuiteRunOptions(), store)
+    bench = store.get(outcome.suite_id)
+    assert bench.status == "complete"
+    counts = {(c.parameters["benchmark"], c.parameters["variant"]): len(c.runs) for c in bench.commands}
+    assert 3 <= counts["bounded", "a"] <= 5 and counts["bounded", "a"] == counts["bounded", "b"]
+    assert counts["early", "a"] == counts["early", "b"] == 3
+    for c in bench.commands:  # every sample a calibrated loop, reported per call
+        assert all(r.metrics["per_call_s"] == pytest.approx(r.wall_ns / 1e9 / r.metrics["iterations"])
+                   for r in c.runs)

@@ -46,7 +46,7 @@ class Step:
 
 
 def summarize_point(values: Sequence[float], confidence: float = 0.95) -> PointSummary:
-    if not values:
+    if len(values) == 0:
         return PointSummary(0, None, (None, None))
     lo, hi = median_ci(values, confidence)
     ci = (float(lo), float(hi)) if math.isfinite(lo) else (None, None)

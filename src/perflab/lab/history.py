@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from perflab.analysis.history import PointSummary, Step, change_points, summarize_point
 from perflab.errors import PerflabError
 
@@ -50,13 +52,14 @@ def benchmark_history(
         groups.setdefault((p.input, p.variant), []).append(p)
     out = []
     for (inp, variant), series in groups.items():
+        arrays = [np.asarray(p.values, dtype=np.float64) for p in series]  # once for both analyses
         out.append(
             CellHistory(
                 inp,
                 variant,
                 series,
-                [summarize_point(p.values) for p in series],
-                change_points([p.values for p in series], window=window, alpha=alpha, noise=noise),
+                [summarize_point(a) for a in arrays],
+                change_points(arrays, window=window, alpha=alpha, noise=noise),
             )
         )
     return out

@@ -29,10 +29,16 @@ _COMMANDS_SQL = (
     "SELECT c.id, c.benchmark_id, c.name, c.parameters, c.metrics, b.created_at, b.kind, b.environment "
     f"FROM commands c JOIN benchmarks b ON b.id = c.benchmark_id WHERE {_NAMED}"
 )
-_RUNS_SQL = (
-    "SELECT r.command_id, r.{column} FROM runs r JOIN commands c ON c.id = r.command_id "
-    f"WHERE {_NAMED} AND NOT r.timed_out AND r.signal IS NULL ORDER BY r.command_id, r.sequence"
+_COUNTED_RUNS = (
+    "FROM runs r JOIN commands c ON c.id = r.command_id "
+    f"WHERE {_NAMED} AND NOT r.timed_out AND r.signal IS NULL"
 )
+_RUNS_SQL = "SELECT r.command_id, r.{column} " + _COUNTED_RUNS + " ORDER BY r.command_id, r.sequence"
+#: SQLite only: one row per command with its values as text, "1,2,3" (NULLs left out). Fetching 10^5
+#: rows one by one is most of the command's time; one string per command is three times cheaper.
+_RUNS_CONCAT_SQL = "SELECT r.command_id, group_concat(r.{column}) " + _COUNTED_RUNS + " GROUP BY r.command_id"
+#: columns of integers, whose text form is exact (a REAL's text form in SQLite has 15 digits)
+_INTEGER_COLUMNS = {"wall_ns", "peak_rss_bytes"}
 
 
 @dataclass
@@ -85,7 +91,7 @@ def _from_sqlite_file(path: str, url: str, name: str, metric: str) -> list[Serie
     except sqlite3.Error as error:
         raise PerflabError(f"cannot open the store {url}: {error}") from None
     try:
-        return _series(lambda sql, params: conn.execute(sql, params).fetchall(), name, metric)
+        return _series(lambda sql, params: conn.execute(sql, params).fetchall(), name, metric, concat=True)
     except sqlite3.Error as error:
         raise PerflabError(f"store {url}: cannot read the history of {name!r}: {error}") from None
     finally:
@@ -111,8 +117,11 @@ def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str | bytes) else value
 
 
-def _series(query: Any, name: str, metric: str) -> list[SeriesPoint]:
-    """``query(sql, params)`` returns rows; the SQL text and named parameters suit both drivers."""
+def _series(query: Any, name: str, metric: str, *, concat: bool = False) -> list[SeriesPoint]:
+    """``query(sql, params)`` returns rows; the SQL text and named parameters suit both drivers.
+    ``concat``: the driver is SQLite's, whose ``group_concat`` reads an integer column in one row per
+    command (the values of a point then come in no particular order: every statistic of a point is
+    order-free)."""
     params = {"name": name, "cell": f"{_escape(name)}[%", "variant": f"{_escape(name)}@%"}
     cmds = []
     for row in query(_COMMANDS_SQL, params):
@@ -127,10 +136,16 @@ def _series(query: Any, name: str, metric: str) -> list[SeriesPoint]:
     values: dict[int, list[float]] = {c[0]: [] for c in cmds}
     if metric in _COLUMN_METRICS and any(m == metric for m in wanted.values()):
         scale = 1e-9 if metric == "wall" else 1.0
-        rows = query(_RUNS_SQL.format(column=_COLUMN_METRICS[metric]), params)
-        for command_id, group in itertools.groupby(rows, key=operator.itemgetter(0)):  # by command_id
-            if wanted.get(command_id) == metric:
-                values[command_id] = [v * scale for _, v in group if v is not None]
+        column = _COLUMN_METRICS[metric]
+        if concat and column in _INTEGER_COLUMNS:
+            for command_id, text in query(_RUNS_CONCAT_SQL.format(column=column), params):
+                if wanted.get(command_id) == metric and text:
+                    values[command_id] = _parse_integers(text, scale)
+        else:
+            rows = query(_RUNS_SQL.format(column=column), params)
+            for command_id, group in itertools.groupby(rows, key=operator.itemgetter(0)):  # by command_id
+                if wanted.get(command_id) == metric:
+                    values[command_id] = [v * scale for _, v in group if v is not None]
     if any(m not in _COLUMN_METRICS for m in wanted.values()):
         for command_id, found in query(_RUNS_SQL.format(column="metrics"), params):
             key = wanted.get(command_id)
@@ -158,6 +173,14 @@ def _series(query: Any, name: str, metric: str) -> list[SeriesPoint]:
         )
     out.sort(key=lambda p: (p.created_at, p.benchmark_id))
     return out
+
+
+def _parse_integers(text: str, scale: float) -> list[float]:
+    """``"1,2,3"`` (SQLite's group_concat of an integer column) as floats times ``scale``; numpy parses
+    10^5 values about twice as fast as ``float()`` one by one, and numpy is loaded for the analysis anyway."""
+    import numpy as np
+
+    return (np.array(text.split(","), dtype=np.int64) * scale).tolist()
 
 
 def _per_command_metric(specs: Any, metric: str) -> str:
