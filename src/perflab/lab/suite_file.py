@@ -262,11 +262,7 @@ def _inputs(r: TomlReader, table: Any, base: Path) -> dict[str, InputSpec]:
             raise r.fail(where, "give exactly one of 'file' or 'generate'")
         if generate is not None and "{output}" not in generate:
             raise r.fail((*where, "generate"), "the command must write to {output}")
-        if file is not None:
-            resolved = (base / file).resolve()
-            if not resolved.is_file():
-                raise r.fail((*where, "file"), f"{resolved}: no such file")
-            file = str(resolved)
+        file = r.existing_path(item, "file", where, base)
         out[name] = InputSpec(name=name, file=file, generate=generate, seed=r.get(item, "seed", int, where))
     return out
 
@@ -332,12 +328,7 @@ def _variants(r: TomlReader, items: Any, base: Path) -> list[VariantSpec]:
         template = r.get(item, "template", str, where)
         if template is not None and "{command}" not in template:
             raise r.fail((*where, "template"), "must contain {command}")
-        profile = r.get(item, "profile", str, where)
-        if profile is not None:
-            resolved = (base / profile).resolve()
-            if not resolved.is_file():
-                raise r.fail((*where, "profile"), f"{resolved}: no such file")
-            profile = str(resolved)
+        profile = r.existing_path(item, "profile", where, base)
         rev, build = r.get(item, "rev", str, where), r.get(item, "build", str, where)
         repo = r.get(item, "repo", str, where)
         if (build is not None or repo is not None) and rev is None:

@@ -73,6 +73,19 @@ class TomlReader:
             raise self.fail((*where, key), f"expected {names}, got {type(value).__name__} {value!r}")
         return value
 
+    def existing_path(
+        self, data: dict[str, Any], key: str, where: tuple[Any, ...], base: Path, *, what: str = "file"
+    ) -> str | None:
+        """A path relative to the suite file's directory, resolved, that must exist as ``what`` (``"file"``,
+        or ``"path"`` for a file or directory); None when the key is absent."""
+        value = self.get(data, key, str, where)
+        if value is None:
+            return None
+        resolved = (base / value).resolve()
+        if not (resolved.is_file() if what == "file" else resolved.exists()):
+            raise self.fail((*where, key), f"{resolved}: no such {what}")
+        return str(resolved)
+
     def strings(self, data: dict[str, Any], key: str, where: tuple[Any, ...]) -> list[str] | None:
         value = self.get(data, key, list, where)
         if value is not None and not all(isinstance(v, str) for v in value):

@@ -98,12 +98,7 @@ def parse_vm_table(reader: Any, item: dict[str, Any], where: tuple[Any, ...], ba
     kernel = reader.get(table, "kernel", str, where)
     if kernel is None:
         raise reader.fail(where, "missing key 'kernel' (a vmlinux, bzImage, kernel .deb or /boot release)")
-    modules_from = reader.get(table, "modules_from", str, where)
-    if modules_from is not None:
-        resolved = (base / modules_from).resolve()
-        if not resolved.exists():
-            raise reader.fail((*where, "modules_from"), f"{resolved}: no such .deb or modules directory")
-        modules_from = str(resolved)
+    modules_from = reader.existing_path(table, "modules_from", where, base, what=".deb or modules directory")
     accel = reader.get(table, "accel", str, where, "auto")
     if accel not in ("auto", "kvm", "tcg"):
         raise reader.fail((*where, "accel"), f"{accel!r}: choose auto, kvm or tcg")

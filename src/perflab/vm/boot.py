@@ -13,7 +13,7 @@ from perflab.vm import guest, health
 from perflab.vm.initramfs import initramfs_for
 from perflab.vm.kernels import Kernel
 from perflab.vm.modules import ModuleIndex, ensure_modules_dep
-from perflab.vm.qemu import Machine, boot, qemu_argv
+from perflab.vm.qemu import BootOutcome, Machine, boot, qemu_argv
 
 READY_TIMEOUT_S = 180.0  # boot → ready is 2–10 s under TCG here; 180 s leaves room for a loaded host
 HANG_RETRIES = 1
@@ -143,7 +143,7 @@ def _clock_note(source: str | None) -> list[str]:
     return [f"the guest clock fell back to {source} (4 ms ticks at HZ=250): guest timings are coarse"]
 
 
-def _boot_retrying_hangs(argv: list[str], timeout_s: float) -> tuple[object, list[str]]:
+def _boot_retrying_hangs(argv: list[str], timeout_s: float) -> tuple[BootOutcome, list[str]]:
     """Boot; a guest that hangs before its init prints the ready mark (seen here: about 1 TCG boot in 25)
     is killed after ``READY_TIMEOUT_S`` and booted again, up to ``HANG_RETRIES`` times, each retry noted.
     A guest that reached init is never retried: its command's outcome is the result."""
