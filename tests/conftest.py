@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import signal
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +22,29 @@ def _interruptible_children() -> None:
     """
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _nothing_left_in_the_temporary_directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every process the tests start (and this one) makes its temporary files in one directory of this
+    session, which must hold none of perflab's own at the end (a run's output directory, a VM job, a
+    launcher build): a run of the tests once left three in /tmp. A test that SIGKILLs perflab, which then
+    cannot clean up, gives that process a TMPDIR under its tmp_path."""
+    tmp_path_factory.getbasetemp()  # pytest's own tmp_path base stays where it was
+    root = Path(tempfile.mkdtemp(prefix="pytest-perflab-tmp-"))
+    saved_env, saved_dir = os.environ.get("TMPDIR"), tempfile.tempdir
+    os.environ["TMPDIR"], tempfile.tempdir = str(root), str(root)
+    try:
+        yield
+    finally:
+        if saved_env is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = saved_env
+        tempfile.tempdir = saved_dir
+        left = sorted(p.name for p in root.iterdir() if p.name.startswith("perflab-"))
+        shutil.rmtree(root, ignore_errors=True)
+    assert not left, f"the tests left perflab's temporary files behind: {', '.join(left)}"
 
 
 @pytest.fixture(autouse=True)

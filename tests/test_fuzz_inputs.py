@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -99,6 +101,13 @@ class Scratch:
 
 SCRATCH = Scratch()
 STORE = Store.open(f"sqlite:///{SCRATCH.dir / 'fuzz.db'}")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _remove_scratch() -> Iterator[None]:
+    yield
+    STORE.close()
+    shutil.rmtree(SCRATCH.dir, ignore_errors=True)
 
 
 @BUDGET

@@ -116,7 +116,9 @@ def test_sigint_keeps_the_samples_and_exits_130(tmp_path: Path, signum: int) -> 
 def test_sigkill_keeps_every_completed_block_marked_interrupted(tmp_path: Path) -> None:
     """Before the fix a SIGKILL lost every run (the result was written only at the end)."""
     count = tmp_path / "count"
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([SRC, os.environ.get("PYTHONPATH", "")]))
+    # a SIGKILLed perflab cannot remove its private perflab-run-* directory: in tmp_path, not the system's
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([SRC, os.environ.get("PYTHONPATH", "")]),
+               TMPDIR=str(tmp_path))
     proc = subprocess.Popen(
         [sys.executable, "-m", "perflab", "bench", "--runs", "1000", "-q", "--", "sh", "-c",
          f"echo x >> {count}; sleep 0.02"],

@@ -105,6 +105,7 @@ def test_sigkill_mid_baseline_leaves_a_resumable_experiment(data: Path) -> None:
         cwd=data,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env={**os.environ, "TMPDIR": str(data)},  # killed, it cannot remove its perflab-run-* directory
     )
     db = Path(os.environ["PERFLAB_DB"].removeprefix("sqlite:///"))
     deadline = time.monotonic() + 60

@@ -108,7 +108,7 @@ def test_install_completion_writes_a_script_that_completes(tmp_path: Path) -> No
     call = [str(Path(sys.executable).parent / "perflab")]
     proc = subprocess.run([*call, "--install-completion", "bash"], capture_output=True, text=True, env=env,
                           timeout=60)
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 0, (proc.stdout, proc.stderr)
     script = tmp_path / ".bash_completions" / "perflab.sh"
     assert "_PERFLAB_COMPLETE=complete_bash" in script.read_text()
     assert str(script) in (tmp_path / ".bashrc").read_text()

@@ -26,7 +26,7 @@ def qemu_children_of(pid: int) -> list[int]:
     return found
 
 
-def test_sigkill_of_perflab_kills_the_guest(generic_deb: Path) -> None:
+def test_sigkill_of_perflab_kills_the_guest(generic_deb: Path, tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -46,6 +46,7 @@ def test_sigkill_of_perflab_kills_the_guest(generic_deb: Path) -> None:
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env={**os.environ, "TMPDIR": str(tmp_path)},  # killed, it cannot remove its perflab-vm-* directory
     )
     deadline = time.monotonic() + 240
     guests: list[int] = []
