@@ -103,11 +103,14 @@ def test_unknown_profile_points_to_the_list_of_profiles(capsys: pytest.CaptureFi
 
 
 def test_install_completion_writes_a_script_that_completes(tmp_path: Path) -> None:
-    """Through the installed `perflab` script, as a user's shell calls it."""
+    """Through the installed `perflab` script, as a user's shell calls it. Typer finds the shell among the
+    process's ancestors, so the call goes through bash (a test run started without any shell above it, as
+    some CI runners do, otherwise gets "Shell None is not supported.": seen once)."""
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": SRC, "HOME": str(tmp_path), "SHELL": "/bin/bash"}
     call = [str(Path(sys.executable).parent / "perflab")]
-    proc = subprocess.run([*call, "--install-completion", "bash"], capture_output=True, text=True, env=env,
-                          timeout=60)
+    # "; exit $?" keeps bash as the parent (a lone command would be exec'd in its place)
+    proc = subprocess.run(["bash", "-c", '"$0" --install-completion; exit $?', *call], capture_output=True,
+                          text=True, env=env, timeout=60)
     assert proc.returncode == 0, (proc.stdout, proc.stderr)
     script = tmp_path / ".bash_completions" / "perflab.sh"
     assert "_PERFLAB_COMPLETE=complete_bash" in script.read_text()
