@@ -115,6 +115,11 @@ def _trusted_binary(target: Path) -> bool:
 _private_build_dir: Path | None = None
 
 
+def private_build_dir() -> Path | None:
+    """This process's private launcher directory, if it made one (it is removed when the process exits)."""
+    return _private_build_dir
+
+
 def _private_dir() -> Path:
     """A fresh 0700 directory for this process's launcher when the cache cannot be trusted."""
     global _private_build_dir
