@@ -240,20 +240,22 @@ def test_calibration_stops_once_a_loop_lasts_10_ms() -> None:
     assert 1 <= n <= 16 and n & (n - 1) == 0
 
 
-ADAPTIVE_SUITE = """\
+def adaptive_suite(bounded: str, early: str) -> str:
+    """Two benchmarks (given as their command or callable lines) × two variants with adaptive run counts."""
+    return f"""\
 [suite]
 warmup = 1
 seed = 3
 
 [[benchmark]]
 name = "bounded"
-command = "true"
+{bounded}
 min-runs = 3
 max-runs = 6
 
 [[benchmark]]
 name = "early"
-command = "true"
+{early}
 min-runs = 3
 max-time = 0.001
 
@@ -262,7 +264,7 @@ name = "a"
 
 [[variant]]
 name = "b"
-env = { X = "1" }
+env = {{ X = "1", SUITE_WORK = "300" }}
 """
 
 
@@ -282,13 +284,19 @@ class Planned:
         self.total -= runs
 
 
-def test_adaptive_run_count_in_a_suite(tmp_path: Path) -> None:
-    """Only what always holds: bench's rule keeps every cell within [min-runs, max-runs], the variants of a
-    benchmark get the same count (whole blocks), and a 1 ms max-time stops right after min-runs (three
-    blocks of real process runs take longer than 1 ms), far below bench's default max-runs of 1000."""
+@pytest.mark.parametrize(("bounded", "early"), [
+    ('command = "true"', 'command = "true"'),
+    (f'callable = "suite_callables:small_sum"\npath = "{HERE}"',
+     f'callable = "suite_callables:env_sized"\npath = "{HERE}"'),
+], ids=["commands", "callables"])
+def test_adaptive_run_count_in_a_suite(tmp_path: Path, bounded: str, early: str) -> None:
+    """Only what always holds, for commands and for in-process callables (each sample a calibrated loop):
+    bench's rule keeps every cell within [min-runs, max-runs], the variants of a benchmark get the same
+    count (whole blocks), and a 1 ms max-time stops right after min-runs (three blocks of runs take longer
+    than 1 ms), far below bench's default max-runs of 1000."""
     store = Store.open()
     observer = Planned()
-    spec = load_suite(suite(tmp_path, ADAPTIVE_SUITE))
+    spec = load_suite(suite(tmp_path, adaptive_suite(bounded, early)))
     outcome = run_suite(spec, SuiteRunOptions(), store, observer=observer)
     bench = store.get(outcome.suite_id)
     assert bench.status == "complete"
@@ -296,45 +304,3 @@ def test_adaptive_run_count_in_a_suite(tmp_path: Path) -> None:
     assert 3 <= counts["bounded", "a"] <= 6 and counts["bounded", "a"] == counts["bounded", "b"]
     assert counts["early", "a"] == counts["early", "b"] == 3
     assert observer.total == observer.advanced == sum(counts.values()) + 4  # + 1 warm-up per cell
-
-
-def test_adaptive_run_count_for_an_in_process_callable(tmp_path: Path) -> None:
-    """The run rule of a callable (each sample a calibrated loop of ≥ 10 ms) is bench's adaptive rule too:
-    counts stay within [min-runs, max-runs], the variants get the same count, and a 1 ms max-time stops
-    right after min-runs (the calibration alone runs loops until one lasts ≥ 10 ms)."""
-    text = f"""\
-[suite]
-warmup = 1
-seed = 4
-
-[[benchmark]]
-name = "bounded"
-callable = "suite_callables:small_sum"
-path = "{HERE}"
-min-runs = 3
-max-runs = 5
-
-[[benchmark]]
-name = "early"
-callable = "suite_callables:env_sized"
-path = "{HERE}"
-min-runs = 3
-max-time = 0.001
-
-[[variant]]
-name = "a"
-
-[[variant]]
-name = "b"
-env = {{ SUITE_WORK = "300" }}
-"""
-    store = Store.open()
-    outcome = run_suite(load_suite(suite(tmp_path, text)), SuiteRunOptions(), store)
-    bench = store.get(outcome.suite_id)
-    assert bench.status == "complete"
-    counts = {(c.parameters["benchmark"], c.parameters["variant"]): len(c.runs) for c in bench.commands}
-    assert 3 <= counts["bounded", "a"] <= 5 and counts["bounded", "a"] == counts["bounded", "b"]
-    assert counts["early", "a"] == counts["early", "b"] == 3
-    for c in bench.commands:  # every sample a calibrated loop, reported per call
-        assert all(r.metrics["per_call_s"] == pytest.approx(r.wall_ns / 1e9 / r.metrics["iterations"])
-                   for r in c.runs)
