@@ -41,9 +41,22 @@ def launcher() -> Iterator[LauncherExecutor]:
 
 
 def test_background_child_and_setsid_daemon_are_killed_and_counted(launcher: LauncherExecutor) -> None:
-    """Before the fix both stayed alive after every run."""
+    """Before the fix both stayed alive after every run; the count is taken before any kill (a group
+    kill first made it a race: 0, 1 or 2 when both had been running)."""
     marker = f"6{os.getpid()}.25"
     run = launcher.run(RunSpec(["sh", "-c", f"sleep {marker} & setsid sleep {marker} & exit 0"]))
+    assert run.ok and run.left_running == 2
+    assert _alive(marker) == []
+
+
+def test_each_level_of_a_left_tree_is_counted_once(launcher: LauncherExecutor, tmp_path: Path) -> None:
+    """A background subshell and its own child: the child is found after its parent is killed.
+
+    The fifo makes the run end only after the subshell has forked its sleep, so 2 always holds."""
+    marker = f"5{os.getpid()}.125"
+    ready = tmp_path / "ready"
+    script = f"mkfifo {ready}; (sleep {marker} & echo up > {ready}; wait) & read line < {ready}; exit 0"
+    run = launcher.run(RunSpec(["sh", "-c", script]))
     assert run.ok and run.left_running == 2
     assert _alive(marker) == []
 

@@ -287,20 +287,42 @@ static int list_children(pid_t *pids, int cap) {
     return count;
 }
 
-/* Kill what a run left behind: its process group, then every descendant (background children,
- * setsid daemons: as orphans they are reparented to this subreaper), round by round until none is
- * left. Zombies (already exited) are reaped, not counted. Returns how many were still running. */
-static long long kill_leftovers(pid_t group) {
+/* Whether pid is still running: not a zombie that has exited already (kill() succeeds on a zombie,
+ * so it cannot tell). */
+static int is_running(pid_t pid) {
+    char path[64] = "/proc/", buf[512];
+    char *p = put_num(path + strlen(path), (long long)pid);
+    memcpy(p, "/stat", 6);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return 0;
+    buf[n] = 0;
+    char *close_paren = strrchr(buf, ')');
+    if (!close_paren || close_paren[1] != ' ') return 0;
+    return close_paren[2] != 'Z' && close_paren[2] != 'X';
+}
+
+/* Kill what a run left behind and count it: every process of the run still running when the run
+ * ended, counted once. Orphans (background children, setsid daemons) are reparented to this
+ * subreaper; each round counts and kills the running ones, waits for them, and so finds their own
+ * children, reparented in turn, in the next round. Counting happens before any kill: a group kill
+ * first would leave the count to a race between the kills and the listing. Zombies (already
+ * exited) are reaped, not counted. No group kill: the run's pid is reaped already, and every
+ * descendant is found this way. */
+static long long kill_leftovers(void) {
     long long killed = 0;
     pid_t pids[512];
-    kill(-group, SIGKILL);
     for (int round = 0; round < 10000; round++) {
         while (waitpid(-1, NULL, WNOHANG) > 0) {
         }
         int n = list_children(pids, 512);
         if (n == 0) break;
-        for (int i = 0; i < n; i++)
-            if (kill(pids[i], SIGKILL) == 0) killed++;
+        for (int i = 0; i < n; i++) {
+            int running = is_running(pids[i]);
+            if (kill(pids[i], SIGKILL) == 0 && running) killed++;
+        }
         for (int i = 0; i < n; i++)
             while (waitpid(pids[i], NULL, 0) < 0 && errno == EINTR) {
             }
@@ -444,7 +466,7 @@ static void run_one(int resp, const sigset_t *chld, const sigset_t *mask, int ke
     current_pid = 0;
     long long left = 0;
     if (!keep_children && !exec_errno)
-        left = kill_leftovers(pid);
+        left = kill_leftovers();
     else if (timed_out)
         kill(-pid, SIGKILL); /* stragglers that left the group leader behind */
 
