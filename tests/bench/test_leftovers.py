@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,8 +17,9 @@ from perflab.bench.runner import OUTPUT_TAIL, BenchOptions, run_benchmark
 from perflab.bench.scheduler import RunCount
 
 
-def _alive(marker: str) -> list[int]:
-    """Pids whose command line holds ``marker`` (a unique sleep duration)."""
+def _alive(marker: str, argv0: bytes = b"") -> list[int]:
+    """Pids whose command line holds ``marker`` (a unique sleep duration) and whose program name ends
+    with ``argv0``."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -26,7 +28,7 @@ def _alive(marker: str) -> list[int]:
                 state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
             except OSError:
                 continue
-            if marker.encode() in cmdline and state != "Z":
+            if marker.encode() in cmdline and state != "Z" and cmdline.split(b"\0")[0].endswith(argv0):
                 found.append(int(entry.name))
     return found
 
@@ -61,11 +63,22 @@ def test_each_level_of_a_left_tree_is_counted_once(launcher: LauncherExecutor, t
     assert _alive(marker) == []
 
 
-def test_a_setsid_grandchild_dies_with_a_timed_out_run(launcher: LauncherExecutor) -> None:
+def test_a_setsid_grandchild_dies_with_a_timed_out_run(launcher: LauncherExecutor, tmp_path: Path) -> None:
+    """The fifo makes sure the daemon has left the run's group before the timeout."""
     marker = f"7{os.getpid()}.5"
-    argv = ["sh", "-c", f"setsid sh -c 'sleep {marker}' & sleep {marker}"]
-    run = launcher.run(RunSpec(argv, timeout_s=0.5))
+    ready = tmp_path / "ready"
+    script = (f"mkfifo {ready}; setsid sh -c 'echo up > {ready}; sleep {marker}' & "
+              f"read line < {ready}; sleep {marker}")
+    run = launcher.run(RunSpec(["sh", "-c", script], timeout_s=1.0))
     assert run.timed_out and run.left_running >= 1
+    assert _alive(marker) == []
+
+
+def test_a_timed_out_runs_own_foreground_child_is_not_counted(launcher: LauncherExecutor) -> None:
+    """The timeout killed it; the run did not leave it behind (before the fix: counted 1 time in 10)."""
+    marker = f"4{os.getpid()}.5"
+    run = launcher.run(RunSpec(["sh", "-c", f"sleep {marker}; true"], timeout_s=0.2))
+    assert run.timed_out and run.left_running == 0
     assert _alive(marker) == []
 
 
@@ -74,7 +87,13 @@ def test_keep_children_leaves_them_running(launcher: LauncherExecutor) -> None:
     run = launcher.run(RunSpec(["sh", "-c", f"sleep {marker} & exit 0"], keep_children=True))
     try:
         assert run.ok and run.left_running == 0
-        assert len(_alive(marker)) == 1
+        # the kept child may still be between fork and exec (its command line briefly empty): wait for
+        # the exec, after which only a kill changes what /proc shows
+        deadline = time.monotonic() + 30
+        while len(_alive(marker, argv0=b"sleep")) != 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(_alive(marker, argv0=b"sleep")) == 1
+        assert _alive(marker) == _alive(marker, argv0=b"sleep")
     finally:
         for pid in _alive(marker):
             os.kill(pid, signal.SIGKILL)

@@ -34,6 +34,7 @@
  * setpgid and dup2s, execve, the run itself, restoring the launcher's signal mask (vfork) or reading
  * the exec-status pipe and setpgid from the parent's side (fork), closing the three stdio fds, wait4.
  * On timeout the run's whole process group is killed (SIGKILL); each run gets its own group.
+ * Unless children are kept, what a run leaves running is then counted and killed (kill_leftovers).
  * SIGTERM/SIGHUP to the launcher kill the current run's group and end the launcher; SIGINT is ignored
  * (Ctrl-C is perflab's business; it then terminates the launcher). If perflab dies, PR_SET_PDEATHSIG
  * delivers SIGTERM (the kernel clears that setting in every child, so runs do not inherit it).
@@ -287,9 +288,9 @@ static int list_children(pid_t *pids, int cap) {
     return count;
 }
 
-/* Whether pid is still running: not a zombie that has exited already (kill() succeeds on a zombie,
- * so it cannot tell). */
-static int is_running(pid_t pid) {
+/* Whether pid is still running (not a zombie that has exited already: kill() succeeds on a zombie,
+ * so it cannot tell) and outside process group `skip_group` (0: any group). */
+static int is_running_outside(pid_t pid, pid_t skip_group) {
     char path[64] = "/proc/", buf[512];
     char *p = put_num(path + strlen(path), (long long)pid);
     memcpy(p, "/stat", 6);
@@ -299,19 +300,24 @@ static int is_running(pid_t pid) {
     close(fd);
     if (n <= 0) return 0;
     buf[n] = 0;
-    char *close_paren = strrchr(buf, ')');
-    if (!close_paren || close_paren[1] != ' ') return 0;
-    return close_paren[2] != 'Z' && close_paren[2] != 'X';
+    char *after_name = strrchr(buf, ')'); /* then " STATE PPID PGRP ..." */
+    if (!after_name || after_name[1] != ' ' || !after_name[2]) return 0;
+    char state = after_name[2];
+    if (state == 'Z' || state == 'X') return 0;
+    char *q = after_name + 3;
+    strtol(q, &q, 10); /* ppid */
+    long pgrp = strtol(q, &q, 10);
+    return skip_group == 0 || pgrp != (long)skip_group;
 }
 
 /* Kill what a run left behind and count it: every process of the run still running when the run
- * ended, counted once. Orphans (background children, setsid daemons) are reparented to this
- * subreaper; each round counts and kills the running ones, waits for them, and so finds their own
- * children, reparented in turn, in the next round. Counting happens before any kill: a group kill
- * first would leave the count to a race between the kills and the listing. Zombies (already
- * exited) are reaped, not counted. No group kill: the run's pid is reaped already, and every
- * descendant is found this way. */
-static long long kill_leftovers(void) {
+ * ended, counted once, before anything is killed. Orphans (background children, setsid daemons) are
+ * reparented to this subreaper; each round counts and kills the running ones and waits for them, so
+ * their own children, reparented in turn, are found in the next round. Zombies (already exited) are
+ * reaped, not counted. After a timeout the run's group has been killed by the timeout, not left
+ * behind: only what escaped the group (setsid daemons and theirs) is counted. Killing the group before
+ * counting made the count a race (0, 1 or 2 for a background child plus a setsid daemon). */
+static long long kill_leftovers(pid_t group, int timed_out) {
     long long killed = 0;
     pid_t pids[512];
     for (int round = 0; round < 10000; round++) {
@@ -320,8 +326,8 @@ static long long kill_leftovers(void) {
         int n = list_children(pids, 512);
         if (n == 0) break;
         for (int i = 0; i < n; i++) {
-            int running = is_running(pids[i]);
-            if (kill(pids[i], SIGKILL) == 0 && running) killed++;
+            int counted = is_running_outside(pids[i], timed_out ? group : 0);
+            if (kill(pids[i], SIGKILL) == 0 && counted) killed++;
         }
         for (int i = 0; i < n; i++)
             while (waitpid(pids[i], NULL, 0) < 0 && errno == EINTR) {
@@ -466,7 +472,7 @@ static void run_one(int resp, const sigset_t *chld, const sigset_t *mask, int ke
     current_pid = 0;
     long long left = 0;
     if (!keep_children && !exec_errno)
-        left = kill_leftovers();
+        left = kill_leftovers(pid, timed_out);
     else if (timed_out)
         kill(-pid, SIGKILL); /* stragglers that left the group leader behind */
 
