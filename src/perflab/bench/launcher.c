@@ -267,18 +267,35 @@ static int child_main(void *arg) {
 }
 #endif
 
-/* The pids of this launcher's children (orphans of a run land here: it is a child subreaper), from
- * /proc/self/task/<tid>/children; returns how many were stored in pids (at most cap). */
-static int list_children(pid_t *pids, int cap) {
-    char path[64] = "/proc/self/task/", buf[4096];
-    char *p = put_num(path + strlen(path), (long long)getpid());
-    memcpy(p, "/children", 10);
+/* Read /proc/<id><leaf> (id: a pid; 0 means this launcher) into buf, NUL-terminated; returns the
+ * byte count, or 0 when it cannot be read. */
+static ssize_t read_proc(long long id, const char *leaf, char *buf, size_t cap) {
+    char path[64] = "/proc/";
+    char *p = put_num(path + strlen(path), id ? id : (long long)getpid());
+    memcpy(p, leaf, strlen(leaf) + 1);
+    buf[0] = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return 0;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
+    ssize_t n = read(fd, buf, cap - 1);
     close(fd);
     if (n <= 0) return 0;
     buf[n] = 0;
+    return n;
+}
+
+/* The pids of this launcher's children (orphans of a run land here: it is a child subreaper), from
+ * /proc/<pid>/task/<pid>/children; returns how many were stored in pids (at most cap). */
+static int list_children(pid_t *pids, int cap) {
+    char leaf[64] = "/task/", buf[4096];
+    char *p = put_num(leaf + strlen(leaf), (long long)getpid());
+    memcpy(p, "/children", 10);
+    ssize_t n = read_proc(0, leaf, buf, sizeof buf);
+    if (n == 0) return 0; /* no children (an empty file) */
+    if (n == (ssize_t)sizeof buf - 1) { /* full: the last pid may be cut; the next round finds it */
+        char *last_space = strrchr(buf, ' ');
+        if (!last_space) return 0;
+        last_space[1] = 0;
+    }
     int count = 0;
     for (char *q = buf; *q && count < cap;) {
         while (*q == ' ') q++;
@@ -291,15 +308,8 @@ static int list_children(pid_t *pids, int cap) {
 /* Whether pid is still running (not a zombie that has exited already: kill() succeeds on a zombie,
  * so it cannot tell) and outside process group `skip_group` (0: any group). */
 static int is_running_outside(pid_t pid, pid_t skip_group) {
-    char path[64] = "/proc/", buf[512];
-    char *p = put_num(path + strlen(path), (long long)pid);
-    memcpy(p, "/stat", 6);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return 0;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0) return 0;
-    buf[n] = 0;
+    char buf[512];
+    if (!read_proc(pid, "/stat", buf, sizeof buf)) return 0;
     char *after_name = strrchr(buf, ')'); /* then " STATE PPID PGRP ..." */
     if (!after_name || after_name[1] != ' ' || !after_name[2]) return 0;
     char state = after_name[2];
